@@ -1,0 +1,17 @@
+"""Corpus loaders. A new corpus is one module here plus one import line below."""
+
+from redflags.training.corpora.registry import (
+    CORPORA,
+    CorpusError,
+    CorpusInfo,
+    Skips,
+    corpus_folder,
+    default_data_dir,
+    load_corpus,
+    register,
+)
+
+# Registration: importing a loader module registers it.
+# (loaders are added below, one line each)
+
+__all__ = ["CORPORA", "CorpusError", "CorpusInfo", "Skips", "corpus_folder", "default_data_dir", "load_corpus", "register"]

@@ -1,0 +1,49 @@
+"""The one record type every corpus loader yields."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from redflags.markers import MARKERS
+
+Label = Optional[int]  # 1 positive, 0 negative, None unknown (masked: the corpus says nothing)
+
+
+@dataclass(frozen=True)
+class Span:
+    """A source annotation behind a positive label, as character offsets into `Record.text`."""
+
+    start: int
+    end: int
+    label: str  # the corpus's own name for the annotation, e.g. "Loaded_Language"
+    marker: str  # which marker it supports
+
+
+@dataclass
+class Record:
+    """One labelled sentence.
+
+    `labels` maps every marker in MARKERS to 1, 0 or None (unknown). `doc_id` identifies the
+    article or document the sentence comes from: splits are made on it, never on sentences.
+    """
+
+    text: str
+    corpus: str
+    doc_id: str
+    labels: dict[str, Label]
+    spans: list[Span] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        unknown = set(self.labels) - set(MARKERS)
+        if unknown:
+            raise ValueError(f"record from {self.corpus}/{self.doc_id} has unknown markers {sorted(unknown)}")
+        for m in MARKERS:
+            v = self.labels.setdefault(m, None)
+            if v not in (0, 1, None):
+                raise ValueError(f"record from {self.corpus}/{self.doc_id}: label {m}={v!r} is not 0, 1 or None")
+
+
+def labels(**given: Label) -> dict[str, Label]:
+    """A full label dict: the markers given, None for the rest."""
+    return {m: given.get(m) for m in MARKERS}
