@@ -1,0 +1,51 @@
+"""Small text helpers shared by the loaders of tokenised corpora (SFU reviews, SUBJ).
+
+Those corpora store text as space-separated tokens ("do n't", "it 's ."). News text is not tokenised, so
+the loaders re-join tokens into ordinary text, keeping each token's character offsets for cue spans.
+"""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+from typing import Iterator
+
+# Tokens that attach to the token before them (no space in between).
+_ATTACH_LEFT = {",", ".", "!", "?", ";", ":", "%", ")", "]", "}", "...", "n't", "'s", "'re", "'ve", "'ll", "'d", "'m"}
+# Tokens that attach to the token after them.
+_ATTACH_RIGHT = {"(", "[", "{", "$"}
+
+
+def join_tokens(tokens: list[str]) -> tuple[str, list[tuple[int, int]]]:
+    """Join tokens into readable text; return the text and each token's (start, end) offsets in it."""
+    parts: list[str] = []
+    offsets: list[tuple[int, int]] = []
+    pos = 0
+    open_quote = False  # straight double quotes alternate between opening and closing
+    prev = ""
+    for i, tok in enumerate(tokens):
+        is_quote = tok == '"'
+        space = i > 0
+        if tok.lower() in _ATTACH_LEFT or (is_quote and open_quote):
+            space = False
+        if prev in _ATTACH_RIGHT or (prev == '"' and open_quote):
+            space = False
+        if is_quote:
+            # the quote state after this token: opening quotes attach right, closing ones attach left
+            open_quote = not open_quote
+        if space:
+            parts.append(" ")
+            pos += 1
+        parts.append(tok)
+        offsets.append((pos, pos + len(tok)))
+        pos += len(tok)
+        prev = tok
+    return "".join(parts), offsets
+
+
+def read_lines(path: Path, encoding: str = "utf-8") -> Iterator[tuple[int, str]]:
+    """Yield (1-based line number, line without its line ending) of a text file, gzip or plain."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding=encoding, newline="") as fh:
+        for n, line in enumerate(fh, 1):
+            yield n, line.rstrip("\r\n")
