@@ -10,6 +10,8 @@ import gzip
 from pathlib import Path
 from typing import Iterator
 
+from redflags.training.corpora.registry import CorpusError
+
 # Tokens that attach to the token before them (no space in between).
 _ATTACH_LEFT = {",", ".", "!", "?", ";", ":", "%", ")", "]", "}", "...", "n't", "'s", "'re", "'ve", "'ll", "'d", "'m"}
 # Tokens that attach to the token after them.
@@ -46,6 +48,12 @@ def join_tokens(tokens: list[str]) -> tuple[str, list[tuple[int, int]]]:
 def read_lines(path: Path, encoding: str = "utf-8") -> Iterator[tuple[int, str]]:
     """Yield (1-based line number, line without its line ending) of a text file, gzip or plain."""
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding=encoding, newline="") as fh:
-        for n, line in enumerate(fh, 1):
-            yield n, line.rstrip("\r\n")
+    n = 0
+    try:
+        with opener(path, "rt", encoding=encoding, newline="") as fh:
+            for n, line in enumerate(fh, 1):
+                yield n, line.rstrip("\r\n")
+    except UnicodeDecodeError as exc:
+        raise CorpusError(f"{path}:{n + 1}: not valid {encoding} text: {exc.reason}") from exc
+    except (OSError, EOFError) as exc:  # includes gzip.BadGzipFile and truncated archives
+        raise CorpusError(f"{path}: cannot read: {exc}") from exc

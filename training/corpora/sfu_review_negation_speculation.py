@@ -55,7 +55,7 @@ def read_file(path: Path, corpus: str, doc_id: str, skips: Skips) -> Iterator[Re
     for i, sent in enumerate(root.iter("SENTENCE")):
         tokens, cue_of = sentence_tokens(sent)
         if not tokens:
-            skips.skip(path, None, f"sentence {i} has no tokens")
+            skips.skip(f"{path}#sentence{i}", None, "sentence has no tokens")
             continue
         text, offsets = join_tokens(tokens)
         spans: list[Span] = []
