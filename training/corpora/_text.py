@@ -47,13 +47,14 @@ def join_tokens(tokens: list[str]) -> tuple[str, list[tuple[int, int]]]:
 
 def read_lines(path: Path, encoding: str = "utf-8") -> Iterator[tuple[int, str]]:
     """Yield (1-based line number, line without its line ending) of a text file, gzip or plain."""
+    # Decoded line by line (not as a text stream) so that a decoding error names its exact line.
     opener = gzip.open if path.suffix == ".gz" else open
-    n = 0
     try:
-        with opener(path, "rt", encoding=encoding, newline="") as fh:
-            for n, line in enumerate(fh, 1):
-                yield n, line.rstrip("\r\n")
-    except UnicodeDecodeError as exc:
-        raise CorpusError(f"{path}:{n + 1}: not valid {encoding} text: {exc.reason}") from exc
+        with opener(path, "rb") as fh:
+            for n, raw in enumerate(fh, 1):
+                try:
+                    yield n, raw.decode(encoding).rstrip("\r\n")
+                except UnicodeDecodeError as exc:
+                    raise CorpusError(f"{path}:{n}: not valid {encoding} text: {exc.reason}") from exc
     except (OSError, EOFError) as exc:  # includes gzip.BadGzipFile and truncated archives
         raise CorpusError(f"{path}: cannot read: {exc}") from exc
