@@ -25,5 +25,10 @@ from redflags.training.corpora import wiki_npov_statements_hube2019  # noqa: F40
 from redflags.training.corpora import biased_sents_lim2020  # noqa: F401
 from redflags.training.corpora import basil_fan2019  # noqa: F401
 from redflags.training.corpora import babe  # noqa: F401
+from redflags.training.corpora import ptc_semeval2020_task11  # noqa: F401
+from redflags.training.corpora import polnear_attribution  # noqa: F401
+from redflags.training.corpora import anonymous_source_tracker  # noqa: F401
+from redflags.training.corpora import conll2010_wikipedia_weasel_sentences  # noqa: F401
+from redflags.training.corpora import szeged_uncertainty_corpus  # noqa: F401
 
 __all__ = ["CORPORA", "CorpusError", "CorpusInfo", "Skips", "corpus_folder", "default_data_dir", "load_corpus", "register"]
