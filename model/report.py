@@ -1,0 +1,203 @@
+"""What scoring an article returns: per-sentence scores and flags, a per-marker summary, exports.
+
+Every export carries STYLE_NOT_TRUTH: the markers describe how a text is written, not whether
+it is true.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+from dataclasses import dataclass, field
+from importlib import resources
+from string import Template
+from typing import Any, Iterable, Optional
+
+from redflags.markers import DESCRIPTIONS, STYLE_NOT_TRUTH
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SentenceScore:
+    """One scored sentence: `text == article[start:end]`, a probability and a flag per marker."""
+
+    index: int
+    text: str
+    start: int
+    end: int
+    scores: dict[str, float]
+    flags: dict[str, bool]
+    # The sentence had more tokens than the model reads: only its beginning was scored.
+    truncated: bool = False
+
+    @property
+    def flagged_markers(self) -> list[str]:
+        """Markers whose probability reached their threshold, in marker order."""
+        return [m for m, f in self.flags.items() if f]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict."""
+        return {
+            "index": self.index,
+            "text": self.text,
+            "start": self.start,
+            "end": self.end,
+            "scores": {m: round(float(p), 6) for m, p in self.scores.items()},
+            "flags": dict(self.flags),
+            "truncated": self.truncated,
+        }
+
+
+@dataclass(frozen=True)
+class MarkerSummary:
+    """How one marker shows across an article."""
+
+    marker: str
+    threshold: float
+    flagged: int  # sentences at or above the threshold
+    share: float  # flagged / sentences (0.0 for an article without sentences)
+    max_score: Optional[float]  # None for an article without sentences
+    max_sentence: Optional[int]  # index of the sentence with the highest score
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict."""
+        return {
+            "marker": self.marker,
+            "threshold": self.threshold,
+            "flagged": self.flagged,
+            "share": round(self.share, 6),
+            "max_score": None if self.max_score is None else round(self.max_score, 6),
+            "max_sentence": self.max_sentence,
+        }
+
+
+@dataclass
+class ArticleReport:
+    """The scores of one article. `text` is the article as given; sentences point into it."""
+
+    text: str = field(repr=False)
+    sentences: list[SentenceScore]
+    markers: tuple[str, ...]
+    thresholds: dict[str, float]
+    source: Optional[str] = None  # a file name or label, when the caller gave one
+    model: Optional[str] = None  # the model directory that scored it
+
+    @property
+    def summary(self) -> dict[str, MarkerSummary]:
+        """Per marker: sentences flagged, their share, the highest score and where it is."""
+        out: dict[str, MarkerSummary] = {}
+        n = len(self.sentences)
+        for m in self.markers:
+            flagged = sum(1 for s in self.sentences if s.flags[m])
+            best = max(self.sentences, key=lambda s: s.scores[m], default=None)
+            out[m] = MarkerSummary(
+                marker=m,
+                threshold=self.thresholds[m],
+                flagged=flagged,
+                share=flagged / n if n else 0.0,
+                max_score=None if best is None else float(best.scores[m]),
+                max_sentence=None if best is None else best.index,
+            )
+        return out
+
+    @property
+    def flagged_sentences(self) -> list[SentenceScore]:
+        """Sentences with at least one marker flagged."""
+        return [s for s in self.sentences if any(s.flags.values())]
+
+    @property
+    def truncated_sentences(self) -> list[SentenceScore]:
+        """Sentences the model read only in part (longer than its maximum length)."""
+        return [s for s in self.sentences if s.truncated]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict, with the style-not-truth disclaimer as a field."""
+        return {
+            "source": self.source,
+            "model": self.model,
+            "disclaimer": STYLE_NOT_TRUTH,
+            "markers": list(self.markers),
+            "thresholds": dict(self.thresholds),
+            "n_sentences": len(self.sentences),
+            "n_truncated": len(self.truncated_sentences),
+            "summary": {m: s.to_dict() for m, s in self.summary.items()},
+            "sentences": [s.to_dict() for s in self.sentences],
+        }
+
+    def to_json(self, indent: Optional[int] = 2) -> str:
+        """The report as JSON (see `to_dict`)."""
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+    def to_html(self, title: Optional[str] = None) -> str:
+        """A self-contained HTML page that highlights flagged sentences with markers and scores."""
+        return render_html([self], title=title)
+
+
+# --- HTML -------------------------------------------------------------------------------------
+
+
+def _template() -> Template:
+    return Template(resources.files("redflags").joinpath("templates/report.html").read_text(encoding="utf-8"))
+
+
+def _marker_class(marker: str) -> str:
+    return "m-" + "".join(c if c.isalnum() else "-" for c in marker)
+
+
+def _article_html(report: ArticleReport, number: int) -> str:
+    """One article: summary table, then the full text with flagged sentences highlighted."""
+    e = html.escape
+    head = e(report.source) if report.source else f"Article {number}"
+    rows = []
+    for m, s in report.summary.items():
+        best = "–" if s.max_score is None else f"{s.max_score:.2f} (sentence {s.max_sentence + 1})"  # type: ignore[operator]
+        rows.append(
+            f'<tr><td><span class="chip {_marker_class(m)}">{e(m)}</span></td>'
+            f"<td>{s.flagged} of {len(report.sentences)}</td><td>{s.share:.0%}</td>"
+            f"<td>{best}</td><td>{s.threshold:.2f}</td></tr>"
+        )
+    body: list[str] = []
+    pos = 0
+    for s in report.sentences:
+        body.append(e(report.text[pos : s.start]))
+        if s.flagged_markers:
+            chips = "".join(
+                f'<span class="chip {_marker_class(m)}">{e(m)} {s.scores[m]:.2f}</span>' for m in s.flagged_markers
+            )
+            tip = e("; ".join(f"{m}: {p:.2f}" for m, p in s.scores.items()), quote=True)
+            trunc = ' <span class="trunc">(truncated)</span>' if s.truncated else ""
+            body.append(
+                f'<mark class="flagged" title="{tip}"><sup class="num">{s.index + 1}</sup>{e(s.text)}</mark>'
+                f'<span class="chips">{chips}{trunc}</span>'
+            )
+        else:
+            body.append(f'<span class="plain"><sup class="num">{s.index + 1}</sup>{e(s.text)}</span>')
+        pos = s.end
+    body.append(e(report.text[pos:]))
+    model = f'<p class="meta">Model: {e(report.model)}</p>' if report.model else ""
+    return (
+        f'<section class="article"><h2>{head}</h2>{model}'
+        f"<table><thead><tr><th>marker</th><th>sentences flagged</th><th>share</th>"
+        f"<th>highest score</th><th>threshold</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        f'<div class="text">{"".join(body)}</div></section>'
+    )
+
+
+def render_html(reports: Iterable[ArticleReport], title: Optional[str] = None) -> str:
+    """One self-contained page (inline CSS, no scripts or external files) for one or more reports."""
+    reports = list(reports)
+    markers: tuple[str, ...] = reports[0].markers if reports else ()
+    legend = "".join(
+        f'<li><span class="chip {_marker_class(m)}">{html.escape(m)}</span> '
+        f"{html.escape(DESCRIPTIONS.get(m, ''))}</li>"
+        for m in markers
+    )
+    articles = "".join(_article_html(r, i + 1) for i, r in enumerate(reports))
+    return _template().substitute(
+        title=html.escape(title or "redflags report"),
+        disclaimer=html.escape(STYLE_NOT_TRUTH),
+        legend=legend,
+        articles=articles or "<p>No articles.</p>",
+    )

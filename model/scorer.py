@@ -1,0 +1,261 @@
+"""Score articles sentence by sentence with a saved redflags model.
+
+Sentences are streamed from the segmenter into a pool of a few batches; the pool is sorted by
+token length (little padding), cut into batches, scored, and the scores go back to their
+sentences. Memory therefore stays bounded by the pool, whatever the article's length, and
+batches mix sentences of several articles. Results come back in input order.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional, Sequence
+
+import numpy as np
+
+from redflags.report import ArticleReport, SentenceScore
+from redflags.segment import Sentence, iter_sentences
+
+if TYPE_CHECKING:
+    from redflags.modeling import ModelConfig, RedflagsModel
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 32
+# The pool holds this many batches before it is sorted and scored.
+POOL_BATCHES = 8
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default_model"
+
+
+def _check_text(text: object, what: str = "text") -> str:
+    if not isinstance(text, str):
+        raise TypeError(
+            f"{what} must be a str (the article's text), got {type(text).__name__}; "
+            "decode bytes first (e.g. data.decode('utf-8')) and pass one str per article"
+        )
+    return text
+
+
+class Scorer:
+    """A loaded model plus its tokenizer: scores sentences and articles.
+
+    Use `redflags.load()` rather than building one by hand.
+    """
+
+    def __init__(self, model: "RedflagsModel", tokenizer: Any, model_dir: Optional[Path] = None, device: str = "cpu") -> None:
+        self.model = model.to(device).eval()
+        self.tokenizer = tokenizer
+        self.model_dir = model_dir
+        self.device = device
+
+    @property
+    def config(self) -> "ModelConfig":
+        """The model's ModelConfig (markers, thresholds, calibration, versions, ...)."""
+        return self.model.config
+
+    @property
+    def markers(self) -> tuple[str, ...]:
+        """Marker names, in the column order of `predict_proba`."""
+        return tuple(self.config.markers)
+
+    @property
+    def thresholds(self) -> dict[str, float]:
+        """Per marker: the probability at or above which a sentence is flagged."""
+        return {m: float(self.config.thresholds[m]) for m in self.markers}
+
+    @property
+    def max_length(self) -> int:
+        """Tokens the model reads per sentence (special tokens included); longer ones are truncated."""
+        return int(self.config.max_length)
+
+    def __repr__(self) -> str:
+        return f"Scorer(model_dir={str(self.model_dir)!r}, markers={list(self.markers)})"
+
+    # --- sentences ------------------------------------------------------------------------------
+
+    def predict_proba(self, sentences: Sequence[str], batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
+        """Calibrated probabilities, shape (len(sentences), len(markers)), rows in input order."""
+        if isinstance(sentences, str):
+            raise TypeError("sentences must be a list of str; for one article use score(text)")
+        texts = [_check_text(s, f"sentences[{i}]") for i, s in enumerate(sentences)]
+        probs, _ = self._proba(texts, batch_size)
+        return probs
+
+    def _proba(self, texts: list[str], batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+        """(probabilities (n, M), truncated (n,) bool) for sentences, batched by token length."""
+        import torch
+
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        n = len(texts)
+        probs = np.zeros((n, len(self.markers)), dtype=np.float64)
+        truncated = np.zeros(n, dtype=bool)
+        if n == 0:
+            return probs, truncated
+        tok = self.tokenizer
+        # Tokenise once, cut at max_length; a sentence that overflowed into a second window was truncated.
+        enc = tok(texts, truncation=True, max_length=self.max_length, return_overflowing_tokens=True, verbose=False)
+        ids: list[list[int]] = [[] for _ in range(n)]
+        seen = np.zeros(n, dtype=bool)
+        for seq, k in zip(enc["input_ids"], enc["overflow_to_sample_mapping"]):
+            if seen[k]:
+                truncated[k] = True
+            else:
+                ids[k], seen[k] = seq, True
+        order = np.argsort([len(s) for s in ids], kind="stable")
+        with torch.inference_mode():
+            for b in range(0, n, batch_size):
+                rows = order[b : b + batch_size]
+                batch = tok.pad(
+                    {"input_ids": [ids[r] for r in rows]},
+                    padding=True,
+                    return_tensors="pt",
+                )
+                logits = self.model(
+                    batch["input_ids"].to(self.device), batch["attention_mask"].to(self.device)
+                )  # (B, M)
+                probs[rows] = self.model.calibrated_proba(logits)
+        return probs, truncated
+
+    # --- articles -------------------------------------------------------------------------------
+
+    def score(self, text: str, source: Optional[str] = None, batch_size: int = DEFAULT_BATCH_SIZE) -> ArticleReport:
+        """Segment one article, score every sentence for every marker, summarise."""
+        _check_text(text)
+        return self.score_many([text], batch_size=batch_size, sources=[source])[0]
+
+    def score_many(
+        self,
+        texts: Iterable[str],
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        show_progress: bool = False,
+        sources: Optional[Sequence[Optional[str]]] = None,
+    ) -> list[ArticleReport]:
+        """Score many articles in batches that mix their sentences; reports in input order."""
+        return list(self.iter_score_many(texts, batch_size=batch_size, show_progress=show_progress, sources=sources))
+
+    def iter_score_many(
+        self,
+        texts: Iterable[str],
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        show_progress: bool = False,
+        sources: Optional[Sequence[Optional[str]]] = None,
+    ) -> Iterator[ArticleReport]:
+        """Like `score_many`, but yields each report (in input order) as soon as it is complete."""
+        if isinstance(texts, (str, bytes)):
+            raise TypeError("texts must be an iterable of str (one per article); for one article use score(text)")
+        total = len(texts) if hasattr(texts, "__len__") else None  # type: ignore[arg-type]
+        bar = _progress(total, show_progress)
+        pool_size = batch_size * POOL_BATCHES
+        pool: list[tuple[_Pending, Sentence]] = []
+        pending: deque[_Pending] = deque()  # articles read but not yet handed back, in input order
+        try:
+            for k, text in enumerate(texts):
+                _check_text(text, f"texts[{k}]")
+                article = _Pending(text, sources[k] if sources is not None else None)
+                pending.append(article)
+                for sent in iter_sentences(text):
+                    pool.append((article, sent))
+                    article.n_sentences += 1
+                    if len(pool) >= pool_size:
+                        self._flush(pool, batch_size)
+                article.segmented = True
+                while pending and pending[0].done:
+                    yield self._finish(pending.popleft())
+                    bar.update(1)
+            self._flush(pool, batch_size)
+            for article in pending:
+                yield self._finish(article)
+                bar.update(1)
+        finally:
+            bar.close()
+
+    def _flush(self, pool: list[tuple["_Pending", Sentence]], batch_size: int) -> None:
+        """Score the pooled sentences and append their SentenceScores to their articles."""
+        if not pool:
+            return
+        probs, truncated = self._proba([s.text for _, s in pool], batch_size)
+        thresholds = self.thresholds
+        # The pool keeps each article's sentences in text order, so appending keeps them in order.
+        for (article, sent), p, cut in zip(pool, probs, truncated):
+            scores = {m: float(p[j]) for j, m in enumerate(self.markers)}
+            article.scored.append(
+                SentenceScore(
+                    index=len(article.scored),
+                    text=sent.text,
+                    start=sent.start,
+                    end=sent.end,
+                    scores=scores,
+                    flags={m: scores[m] >= thresholds[m] for m in self.markers},
+                    truncated=bool(cut),
+                )
+            )
+        pool.clear()
+
+    def _finish(self, article: "_Pending") -> ArticleReport:
+        return ArticleReport(
+            text=article.text,
+            sentences=article.scored,
+            markers=self.markers,
+            thresholds=self.thresholds,
+            source=article.source,
+            model=str(self.model_dir) if self.model_dir is not None else None,
+        )
+
+
+class _Pending:
+    """An article being scored: its sentences are scored as the pool fills up."""
+
+    def __init__(self, text: str, source: Optional[str]) -> None:
+        self.text = text
+        self.source = source
+        self.scored: list[SentenceScore] = []
+        self.n_sentences = 0
+        self.segmented = False
+
+    @property
+    def done(self) -> bool:
+        return self.segmented and len(self.scored) == self.n_sentences
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress(total: Optional[int], show: bool) -> Any:
+    if not show:
+        return _NoBar()
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="article", desc="scoring")
+
+
+def load(path: str | Path | None = None, device: Optional[str] = None) -> Scorer:
+    """Load a model directory (the shipped default model when `path` is None); never uses the network.
+
+    Raises `redflags.modeling.ModelLoadError` naming the directory and the problem.
+    """
+    from redflags.modeling import ModelLoadError, RedflagsModel
+
+    if path is None:
+        directory = DEFAULT_MODEL_DIR
+        if not (directory / "config.json").is_file():
+            raise ModelLoadError(
+                f"{directory}: no default model is shipped in this installation; pass a model directory to load()"
+            )
+    else:
+        if not isinstance(path, (str, Path)):
+            raise TypeError(f"path must be a str or Path to a model directory, got {type(path).__name__}")
+        directory = Path(path).expanduser()
+    model, tokenizer = RedflagsModel.from_pretrained(directory)
+    if device is None:
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    return Scorer(model, tokenizer, model_dir=directory, device=device)

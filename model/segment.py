@@ -1,0 +1,210 @@
+"""Split an article into sentences with exact character offsets into the original string.
+
+Sentence boundaries inside prose come from pysbd (a maintained, rule-based segmenter with an
+English abbreviation list). Around it, this module only handles the *layout* of a text, which
+pysbd does not see:
+
+- blank lines separate paragraphs: no sentence crosses one;
+- a heading line (markdown ``#``, Title Case or ALL CAPS, or a short line without final
+  punctuation before a longer line) is its own sentence, even without a full stop;
+- each list item (``-``, ``*``, ``•``, ``1.``, ``2)`` ...) starts its own sentence;
+- a single line break inside a paragraph is read as a space, so "part of the U.S.\\nEuropean
+  Command" stays one sentence (pysbd alone would split at the line break).
+
+Long paragraphs are fed to pysbd in windows of a few thousand characters (pysbd slows down
+super-linearly on long inputs); the last sentence of each window is carried into the next, so a
+window edge never cuts a sentence. Every returned sentence satisfies
+``text[s.start:s.end] == s.text`` and has no surrounding whitespace.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Iterator
+
+log = logging.getLogger(__name__)
+
+# pysbd is quadratic-ish in input length: windows of this many characters keep it near linear.
+_WINDOW = 1000
+# A single "sentence" longer than this is cut at the window edge rather than growing the window.
+_MAX_WINDOW = 48_000
+# Characters that can end a sentence (or a clause that continues on the next line).
+_FINAL = frozenset(".!?…:;,\"'”’»)]—–-")
+# Bullets and enumerators that start a list item (layout, not sentence syntax).
+_LIST_ITEM = re.compile(r"[ \t]*(?:[-*•·‣▪◦–—]|\(?\d{1,3}[.)])[ \t]+\S")
+_WHITESPACE = re.compile(r"\s")
+_MARKDOWN_HEADING = re.compile(r"[ \t]{0,3}#{1,6}[ \t]+\S")
+# Lower-case words a heading practically never ends with but a hard-wrapped line often does.
+_FUNCTION_WORDS = frozenset(
+    "a an the of to in on at by for from with and or but that which who as is are was were be "
+    "said says told than into over under about after before between".split()
+)
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence: its text and its [start, end) character offsets in the article."""
+
+    text: str
+    start: int
+    end: int
+
+
+def segment(text: str) -> list[Sentence]:
+    """All sentences of `text`, in order (an empty list for empty or whitespace-only text)."""
+    return list(iter_sentences(text))
+
+
+def iter_sentences(text: str) -> Iterator[Sentence]:
+    """Yield the sentences of `text` one by one (memory stays bounded for very long articles)."""
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    for start, end in _blocks(text):
+        yield from _segment_block(text, start, end)
+
+
+# --- layout: paragraphs, headings, list items -------------------------------------------------
+
+
+def _lines(text: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of each line without its line break."""
+    pos = 0
+    for line in text.splitlines(keepends=True):
+        body = line.rstrip("\r\n")
+        yield pos, pos + len(body)
+        pos += len(line)
+
+
+def _is_heading(line: str, next_line: str | None, at_boundary: bool) -> bool:
+    """Whether a line is a heading that ends a sentence without punctuation."""
+    s = line.strip()
+    if _MARKDOWN_HEADING.match(line):
+        return True
+    if not s or s[-1] in _FINAL or not at_boundary or next_line is None:
+        return False
+    nxt = next_line.strip()
+    if not nxt or not (nxt[0].isupper() or nxt[0].isdigit() or nxt[0] in "\"“‘'(["):
+        return False  # the sentence carries on in lower case: a hard-wrapped line
+    words = s.split()
+    if words[-1].lower() in _FUNCTION_WORDS and not words[-1][0].isupper():
+        return False
+    long_words = [w for w in words if sum(c.isalpha() for c in w) > 3]
+    title_case = len(words) >= 2 and bool(long_words) and all(w[0].isupper() for w in long_words)
+    shouting = s.isupper() and any(c.isalpha() for c in s)
+    # A hard-wrapped line is about as long as the next; a heading is short before a longer line.
+    short_before_longer = len(words) <= 12 and len(s) < 0.7 * len(nxt)
+    return title_case or shouting or short_before_longer
+
+
+def _blocks(text: str) -> Iterator[tuple[int, int]]:
+    """Spans that no sentence crosses: paragraphs, heading lines, list items."""
+    lines = list(_lines(text))
+    block_start: int | None = None
+    block_end = 0
+    prev_ends_sentence = True
+    for i, (ls, le) in enumerate(lines):
+        line = text[ls:le]
+        if not line.strip():  # blank line: paragraph break
+            if block_start is not None:
+                yield block_start, block_end
+            block_start, prev_ends_sentence = None, True
+            continue
+        nxt = None
+        if i + 1 < len(lines):
+            ns, ne = lines[i + 1]
+            nxt = text[ns:ne] if text[ns:ne].strip() else None
+        if _LIST_ITEM.match(line) and block_start is not None:
+            yield block_start, block_end  # a list item starts a new sentence
+            block_start = None
+        if _is_heading(line, nxt, at_boundary=prev_ends_sentence or block_start is None):
+            if block_start is not None:
+                yield block_start, block_end
+            yield ls, le
+            block_start, prev_ends_sentence = None, True
+            continue
+        if block_start is None:
+            block_start = ls
+        block_end = le
+        stripped = line.rstrip()
+        prev_ends_sentence = bool(stripped) and stripped[-1] in ".!?…\"”’"
+        if _LIST_ITEM.match(line) and nxt is not None and not nxt[:1].isspace():
+            # An unindented line after a list item is not its continuation.
+            yield block_start, block_end
+            block_start, prev_ends_sentence = None, True
+    if block_start is not None:
+        yield block_start, block_end
+
+
+# --- prose: pysbd inside one block ----------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _language():  # type: ignore[no-untyped-def]
+    from pysbd.languages import Language
+
+    return Language.get_language_code("en")
+
+
+def _pysbd_starts(chunk: str) -> list[int]:
+    """Start offsets (in `chunk`) of the sentences pysbd finds; the first is the first non-space."""
+    from pysbd.processor import Processor
+
+    starts: list[int] = []
+    cursor = 0
+    for sent in Processor(chunk, _language(), char_span=False).process():
+        s = sent.strip()
+        if not s:
+            continue
+        i = chunk.find(s, cursor)
+        if i < 0:  # pysbd altered the text (should not happen with clean=False): keep what we have
+            log.debug("pysbd returned text not found in its input; merging it with the previous sentence")
+            continue
+        starts.append(i)
+        cursor = i + len(s)
+    first = len(chunk) - len(chunk.lstrip())
+    if not starts or starts[0] != first:
+        starts.insert(0, first)
+    return starts
+
+
+def _trimmed(text: str, start: int, end: int) -> Sentence | None:
+    """The sentence text[start:end] without surrounding whitespace, or None if only whitespace."""
+    piece = text[start:end]
+    left = len(piece) - len(piece.lstrip())
+    right = len(piece.rstrip())
+    if right <= left:
+        return None
+    return Sentence(piece[left:right], start + left, start + right)
+
+
+def _segment_block(text: str, start: int, end: int) -> Iterator[Sentence]:
+    """Sentences of one block, pysbd on windows whose last (possibly cut) sentence is carried on."""
+    pos = start
+    window = _WINDOW
+    while pos < end:
+        stop = min(end, pos + window)
+        if stop < end:  # do not cut a word: extend to the next whitespace
+            m = _WHITESPACE.search(text, stop, end)
+            stop = m.start() if m else end
+        # Line breaks become spaces (same length, so offsets stay exact): a line break inside a
+        # paragraph is not a sentence boundary by itself.
+        chunk = text[pos:stop].replace("\r", " ").replace("\n", " ")
+        starts = _pysbd_starts(chunk)
+        last = stop == end
+        if not last and len(starts) < 2 and window < _MAX_WINDOW:
+            window *= 2  # one sentence fills the window: look further before deciding
+            continue
+        bounds = [pos + s for s in starts] + [stop]
+        keep = len(starts) if last or len(starts) < 2 else len(starts) - 1
+        for a, b in zip(bounds[:keep], bounds[1 : keep + 1]):
+            sent = _trimmed(text, a, b)
+            if sent is not None:
+                yield sent
+        if last or len(starts) < 2:
+            pos = stop  # done, or a giant sentence cut at the window edge
+        else:
+            pos = bounds[keep]
+        window = _WINDOW
