@@ -1,0 +1,99 @@
+"""Run configs: typed parsing, clear errors naming the key, --set overrides, saving."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from redflags.training.config import ConfigError, apply_overrides, from_dict, load_config, save_config
+from redflags.training.corpora import CORPORA, CorpusInfo
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def fake_corpus(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(CORPORA, "fake_corpus", CorpusInfo("fake_corpus", ("hedging",), "gold", "x", (), lambda f, s: []))
+
+
+BASE = {"data": {"corpora": {"fake_corpus": {"weight": 2, "max_records": 10}}}}
+
+
+def test_defaults_and_types() -> None:
+    cfg = from_dict({**BASE, "training": {"lr": "3e-5", "pos_weight": {"hedging": 2}}})
+    assert cfg.training.lr == 3e-5 and isinstance(cfg.training.lr, float)
+    assert cfg.data.corpora["fake_corpus"].weight == 2.0
+    assert cfg.training.pos_weight == {"hedging": 2.0}
+    assert cfg.model.lora.enabled and cfg.calibration.method == "platt"
+
+
+@pytest.mark.parametrize(
+    "patch, message",
+    [
+        ({"trainng": {}}, "unknown key trainng"),
+        ({"model": {"lora": {"rank": 4}}}, "unknown key model.lora.rank"),
+        ({"training": {"lr": "fast"}}, "training.lr must be a number"),
+        ({"training": {"batch_size": 2.5}}, "training.batch_size must be an integer"),
+        ({"training": {"batch_size": 0}}, "training.batch_size must be > 0"),
+        ({"training": {"bf16": "yes"}}, "training.bf16 must be true or false"),
+        ({"training": {"pos_weight": {"clickbait": 2}}}, "unknown marker 'clickbait'"),
+        ({"training": {"epochs": None, "max_steps": None}}, "set epochs or max_steps"),
+        ({"calibration": {"method": "isotonic"}}, "calibration.method must be one of"),
+        ({"data": {"corpora": {"nope": {}}}}, "unknown corpus 'nope'"),
+        ({"data": {"corpora": {}}}, "data.corpora must name at least one corpus"),
+        ({"data": {"corpora": {"fake_corpus": {"weight": -1}}}}, "data.corpora.fake_corpus.weight must be >= 0"),
+        ({"data": {"corpora": {"fake_corpus": None}, "split": {"train": 0.9}}}, "sum to 1"),
+        ({"model": {"lora": {"target_modules": "query"}}}, "model.lora.target_modules must be a list"),
+    ],
+)
+def test_bad_values_name_the_key(patch: dict, message: str) -> None:
+    data = {**BASE, **patch}
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
+        from_dict(data)
+
+
+def test_overrides_use_yaml_types_and_are_validated(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(BASE))
+    cfg = load_config(path, ["training.lr=1e-4", "training.bf16=true", "model.lora.target_modules=[query, value]",
+                             "data.corpora.fake_corpus.max_records=null", "training.max_steps=7"])
+    assert cfg.training.lr == 1e-4 and cfg.training.bf16 is True and cfg.training.max_steps == 7
+    assert cfg.model.lora.target_modules == ["query", "value"]
+    assert cfg.data.corpora["fake_corpus"].max_records is None
+    with pytest.raises(ConfigError, match="training.batch_size must be an integer"):
+        load_config(path, ["training.batch_size=big"])
+    with pytest.raises(ConfigError, match="must look like section.key=value"):
+        load_config(path, ["training.lr"])
+    with pytest.raises(ConfigError, match="training.lr is not a section"):
+        apply_overrides({"training": {"lr": 1.0}}, ["training.lr.x=1"])
+
+
+def test_missing_file_and_bad_yaml(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "none.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("data: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad)
+
+
+def test_saved_config_round_trips(tmp_path: Path) -> None:
+    cfg = from_dict({**BASE, "training": {"max_steps": 5}})
+    save_config(cfg, tmp_path / "out" / "config.yaml")
+    again = load_config(tmp_path / "out" / "config.yaml")
+    assert again == cfg
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["config.yaml"]
+
+
+@pytest.mark.parametrize("name", ["tiny.yaml", "default.yaml"])
+def test_shipped_configs_parse(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import redflags.training.corpora  # noqa: F401  (registers the real loaders)
+
+    raw = yaml.safe_load((REPO / "configs" / name).read_text())
+    for corpus in raw["data"]["corpora"]:
+        if corpus not in CORPORA:  # a loader not merged yet: stand in so the rest is still checked
+            monkeypatch.setitem(CORPORA, corpus, CorpusInfo(corpus, (), "gold", "x", (), lambda f, s: []))
+    cfg = load_config(REPO / "configs" / name)
+    assert cfg.data.corpora

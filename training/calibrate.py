@@ -1,0 +1,116 @@
+"""Per-marker calibration and thresholds, fitted on the dev split only.
+
+Calibration is Platt scaling on each marker's logit, p = sigmoid(a * z + b) (the form
+`ModelConfig.calibration` stores), or a temperature (a = 1/T, b = 0). The threshold of a marker is
+the calibrated probability that maximises F1 on dev. Markers with no usable dev labels (none
+known, or only one class) keep the identity calibration and a 0.5 threshold, with a warning.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+from scipy.optimize import minimize_scalar
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import average_precision_score, precision_recall_curve, precision_recall_fscore_support
+
+log = logging.getLogger(__name__)
+
+IDENTITY = {"a": 1.0, "b": 0.0}
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def fit_platt(z: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """Platt scaling a, b minimising log loss of sigmoid(a*z + b) (almost unregularised)."""
+    lr = LogisticRegression(C=1e4, solver="lbfgs", max_iter=1000)
+    lr.fit(z.reshape(-1, 1).astype(np.float64), y.astype(int))
+    return {"a": float(lr.coef_[0, 0]), "b": float(lr.intercept_[0])}
+
+
+def fit_temperature(z: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """A temperature T > 0 minimising log loss of sigmoid(z / T); stored as a = 1/T, b = 0."""
+    z = z.astype(np.float64)
+    y = y.astype(np.float64)
+
+    def nll(log_t: float) -> float:
+        s = z / np.exp(log_t)
+        # log(1 + exp(-s)) for y=1 and log(1 + exp(s)) for y=0, numerically stable
+        return float(np.mean(np.logaddexp(0.0, -s) * y + np.logaddexp(0.0, s) * (1 - y)))
+
+    res = minimize_scalar(nll, bounds=(-5.0, 5.0), method="bounded")
+    return {"a": float(np.exp(-res.x)), "b": 0.0}
+
+
+def best_f1_threshold(p: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """(threshold, F1) maximising F1 when predicting p >= threshold."""
+    precision, recall, thresholds = precision_recall_curve(y, p)
+    f1 = np.where(precision + recall > 0, 2 * precision * recall / np.maximum(precision + recall, 1e-12), 0.0)
+    i = int(np.argmax(f1[:-1])) if len(thresholds) else 0
+    return (float(thresholds[i]) if len(thresholds) else 0.5), float(f1[i])
+
+
+def expected_calibration_error(p: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
+    """ECE with equal-width bins."""
+    edges = np.linspace(0, 1, bins + 1)
+    idx = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
+    ece = 0.0
+    for b in range(bins):
+        sel = idx == b
+        if sel.any():
+            ece += sel.mean() * abs(p[sel].mean() - y[sel].mean())
+    return float(ece)
+
+
+@dataclass
+class Calibration:
+    calibration: dict[str, dict[str, float]]
+    thresholds: dict[str, float]
+    report: dict[str, dict[str, Any]]  # per marker: n, positives, method, dev metrics after calibration
+
+
+def fit(logits: np.ndarray, labels: np.ndarray, markers: Sequence[str], method: str = "platt") -> Calibration:
+    """Fit calibration + thresholds per marker on dev logits (n, M) and labels (n, M: 1, 0, -1 unknown)."""
+    if method not in ("platt", "temperature"):
+        raise ValueError(f"calibration method must be platt or temperature, got {method!r}")
+    cal: dict[str, dict[str, float]] = {}
+    thr: dict[str, float] = {}
+    report: dict[str, dict[str, Any]] = {}
+    for j, m in enumerate(markers):
+        known = labels[:, j] >= 0
+        z, y = logits[known, j].astype(np.float64), labels[known, j].astype(int)
+        if len(y) == 0 or y.min() == y.max():
+            log.warning("calibration: %s has %d dev labels with %d positives; keeping identity and threshold 0.5",
+                        m, len(y), int(y.sum()))
+            cal[m], thr[m] = dict(IDENTITY), 0.5
+            report[m] = {"n": int(len(y)), "positives": int(y.sum()), "method": "identity"}
+            continue
+        used = method
+        params = fit_platt(z, y) if method == "platt" else fit_temperature(z, y)
+        if params["a"] <= 0:
+            # A negative slope would invert the model's ranking; a temperature keeps it.
+            log.warning("calibration: Platt slope for %s is %.3g <= 0; using a temperature instead", m, params["a"])
+            params, used = fit_temperature(z, y), "temperature"
+        p = sigmoid(params["a"] * z + params["b"])
+        t, f1 = best_f1_threshold(p, y)
+        pred = p >= t
+        prec, rec, _, _ = precision_recall_fscore_support(y, pred, average="binary", zero_division=0)
+        cal[m], thr[m] = params, t
+        report[m] = {
+            "n": int(len(y)), "positives": int(y.sum()), "method": used, "threshold": t,
+            "precision": float(prec), "recall": float(rec), "f1": float(f1),
+            "pr_auc": float(average_precision_score(y, p)),
+            "ece_before": expected_calibration_error(sigmoid(z), y), "ece_after": expected_calibration_error(p, y),
+        }
+    return Calibration(cal, thr, report)
+
+
+def apply_to_model(model: Any, result: Calibration) -> None:
+    """Store calibration and thresholds in the model's ModelConfig (saved with the model directory)."""
+    model.config.calibration.update(result.calibration)
+    model.config.thresholds.update(result.thresholds)

@@ -1,0 +1,142 @@
+"""The model card: README.md in a model directory.
+
+`render_card(config, eval_metrics)` builds it from the ModelConfig (training config, calibration,
+dev metrics from training) and, when given, the evaluation harness's metrics.json;
+`write_card(model_dir, eval_metrics)` (re)writes it in place.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from redflags.markers import DESCRIPTIONS, MARKERS, STYLE_NOT_TRUTH
+
+SHORT = {"unverifiable_sourcing": "U", "hedging": "H", "sensational_framing": "S"}
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.3f}"
+    if v is None:
+        return "–"
+    return str(v)
+
+
+def _corpus_rows(training_config: dict[str, Any] | None) -> list[str]:
+    from redflags.training.corpora import CORPORA
+
+    corpora = (training_config or {}).get("data", {}).get("corpora", {})
+    rows = ["| corpus | kind | markers informed (others masked) | sampling weight | record cap | licence |",
+            "|---|---|---|---|---|---|"]
+    for name, spec in sorted(corpora.items()):
+        info = CORPORA.get(name)
+        informs = ", ".join(info.informs) if info else "?"
+        rows.append(f"| {name} | {info.kind if info else '?'} | {informs} | {_fmt((spec or {}).get('weight'))} | "
+                    f"{_fmt((spec or {}).get('max_records'))} | {info.licence if info else 'unknown'} |")
+    return rows
+
+
+def _leaf_tables(metrics: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], dict[str, Any]]]:
+    """(path, leaf) for every dict whose values are all scalars, depth first."""
+    if not isinstance(metrics, dict):
+        return []
+    if metrics and all(not isinstance(v, (dict, list)) for v in metrics.values()):
+        return [(path, metrics)]
+    out = []
+    for k, v in metrics.items():
+        out.extend(_leaf_tables(v, (*path, str(k))))
+    return out
+
+
+def _metrics_section(title: str, metrics: dict[str, Any]) -> list[str]:
+    lines = [f"### {title}", ""]
+    command = metrics.get("command") if isinstance(metrics, dict) else None
+    if command:
+        lines += ["Produced by:", "", "```bash", str(command), "```", ""]
+    leaves = [(p, leaf) for p, leaf in _leaf_tables({k: v for k, v in metrics.items() if k != "command"})]
+    if not leaves:
+        return lines + ["(no metrics)", ""]
+    cols: list[str] = []
+    for _, leaf in leaves:
+        cols += [c for c in leaf if c not in cols]
+    lines += ["| where | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
+    for p, leaf in leaves:
+        lines.append(f"| {' / '.join(p) or '-'} | " + " | ".join(_fmt(leaf.get(c)) for c in cols) + " |")
+    return lines + [""]
+
+
+def render_card(config: Any, eval_metrics: dict[str, Any] | None = None) -> str:
+    """Markdown for a model card from a ModelConfig and optional evaluation metrics."""
+    tc = config.training_config or {}
+    markers = list(config.markers)
+    lines = ["# redflags model", "", f"> {STYLE_NOT_TRUTH}", "",
+             "Scores each sentence of a news article for rhetorical markers (multi-label, independent probabilities).",
+             "", "## Markers", ""]
+    for m in markers:
+        lines.append(f"- **{m}** ({SHORT.get(m, m)}): {DESCRIPTIONS.get(m, '')}; "
+                     f"threshold {_fmt(config.thresholds.get(m))}")
+    lines += ["", "The full codebook, with decided edge cases, is `LABELS.md` in the repository.", "",
+              "## Model", "",
+              f"- base encoder: `{config.base_encoder or 'built from encoder_config (random, test model)'}`, "
+              f"max length {config.max_length} tokens",
+              f"- {'LoRA adapters r=%d alpha=%d on %s' % (config.lora.r, config.lora.alpha, ', '.join(config.lora.target_modules)) if config.lora else 'full fine-tuning'}"
+              " + mean pooling + linear head, one logit per marker",
+              "- calibration per marker (Platt on the logit, fitted on dev only): "
+              + ", ".join(f"{m} a={config.calibration[m]['a']:.3f} b={config.calibration[m]['b']:.3f}" for m in markers),
+              "", "## Training data and label mapping", "",
+              "Each corpus informs only some markers; for the others its sentences are masked (no loss), not "
+              "negative. Sentences repeated across corpora were de-duplicated before splitting; splits are by "
+              "document with a fixed seed. Licences travel with the model: non-commercial or share-alike terms of "
+              "any corpus below apply to this model.", ""]
+    lines += _corpus_rows(tc)
+    train_m = (config.metrics or {}).get("training")
+    if train_m:
+        lines += ["", "## Training run", "", "Produced by `redflags train` with the config stored in config.json "
+                  "(`training_config`).", ""]
+        lines += [f"- {k.replace('_', ' ')}: {_fmt(v)}" for k, v in train_m.items()]
+    lines += ["", "## Metrics", ""]
+    dev = (config.metrics or {}).get("dev_calibrated")
+    if dev:
+        lines += _metrics_section("Dev split, calibrated (fitted on the same dev split: optimistic)",
+                                  {"command": (train_m or {}).get("command"), **{m: dev[m] for m in dev}})
+    if eval_metrics:
+        lines += _metrics_section("Evaluation harness (dev / test per marker and per corpus, cross-corpus)", eval_metrics)
+    else:
+        lines += ["Evaluation-harness metrics (test split, per corpus, cross-corpus) are added by `write_card` "
+                  "from the harness's metrics.json.", ""]
+    lines += ["## Intended use", "",
+              "Help readers, editors and researchers notice *how* a news text is written: where it leans on "
+              "unidentifiable sources, hedges its claims, or uses emotive, exaggerating wording. Use the scores "
+              "as prompts for a closer reading, in aggregate, with the sentence shown.", "",
+              "## Limits", "",
+              "- Markers describe style, not truth: do not use the scores to label a text or a source as false, "
+              "or as a fact-checking verdict.",
+              "- Trained on public research corpora that are proxies for the markers (biomedical and review hedging, "
+              "Wikipedia weasel words, propaganda and bias annotations, weak rules); news outside those domains, "
+              "other languages and other registers (opinion, satire, social media) are less reliable.",
+              "- English only; sentences are scored one at a time, so context (a pronoun referring to an anonymous "
+              "source) is mostly invisible to the model.",
+              "- Thresholds are tuned for F1 on the dev split; precision and recall trade off differently "
+              "on other text.", ""]
+    return "\n".join(lines)
+
+
+def write_card(model_dir: Path | str, eval_metrics: dict[str, Any] | None = None) -> Path:
+    """(Re)write README.md in a model directory, atomically; eval_metrics as the harness's metrics.json."""
+    from redflags.modeling import CARD_FILE, CONFIG_FILE, ModelConfig
+
+    d = Path(model_dir)
+    config = ModelConfig.from_dict(json.loads((d / CONFIG_FILE).read_text(encoding="utf-8")))
+    text = render_card(config, eval_metrics)
+    fd, tmp = tempfile.mkstemp(dir=d, prefix=f".{CARD_FILE}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, d / CARD_FILE)
+    return d / CARD_FILE
+
+
+__all__ = ["render_card", "write_card", "MARKERS"]
