@@ -82,6 +82,7 @@ _DOC_PLURAL = frozenset(
     "reports polls surveys studies analyses estimates documents memos emails accounts records findings".split()
 )
 _DOC_SINGULAR = frozenset("report poll survey study analysis estimate document memo email account".split())
+_QUANTIFIERS = frozenset("some many most several few numerous various certain countless".split())
 _INDEFINITE = frozenset("a an one another some new recent".split())
 
 # Words that may be capitalised (sentence start, titles) without being a name.
@@ -152,6 +153,9 @@ def is_unverifiable_source(source_text: str) -> bool:
     if any(w in _SPOKES or w == "secretary" and "press" in lowered for w in lowered):
         return False
     last = lowered[-1]
+    # A vague quantifier over people or things ("some students", "many observers", "several reports").
+    if lowered[0] in _QUANTIFIERS and not any(_is_proper(w) for w in words[1:]):
+        return True
     if last in _VAGUE_PEOPLE:
         return not _named_in_apposition(text)
     # A report or poll is named when any part of the span names it ("a new poll from USA TODAY").

@@ -95,7 +95,7 @@ def load(folder: Path, skips: Skips) -> Iterable[Record]:
         if text in conflicting:
             skips.skip(path, line, "text listed as both certain and uncertain")
             continue
-        match = index.get(normalise(text))
+        match = index.get(normalise(detokenise(text)))
         has_cue = match[1] if match else None
         yield Record(
             text=match[2] if match else detokenise(text),
