@@ -50,6 +50,7 @@ NAMED_OR_UNRESOLVED = [
     "Katrina Pierson, a spokeswoman for Trump,",
     "Trump adviser Roger Stone",
     "Apple's chief executive, Tim Cook,",
+    "her primary opponents, Sen. Bernie Sanders (I-Vt.) and former Maryland Gov. Martin O'Malley",
     "The New York Times",
     "the Internal Revenue Service",
     "a 2023 Pew survey",  # a named poll

@@ -173,7 +173,8 @@ def _named_in_apposition(text: str) -> bool:
     if len(parts) < 2:
         return False
     words = _words(parts[1])
-    return 0 < len(words) <= 4 and all(_is_proper(w) for w in words)
+    # "..., Tim Cook," or "..., Sen. Bernie Sanders (I-Vt.) and ...": the apposition opens with a name.
+    return len(words) >= 2 and _is_proper(words[0]) and _is_proper(words[1])
 
 
 # Cues where a vague group acts rather than sources a claim (LABELS.md "A vague group as actor vs as
