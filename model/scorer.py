@@ -254,6 +254,14 @@ def load(path: str | Path | None = None, device: Optional[str] = None) -> Scorer
             raise TypeError(f"path must be a str or Path to a model directory, got {type(path).__name__}")
         directory = Path(path).expanduser()
     model, tokenizer = RedflagsModel.from_pretrained(directory)
+    # Without its vocabulary files a tokenizer still loads (special tokens only) and maps every
+    # word to [UNK]: scores would be silently meaningless. Its size must fit the embeddings.
+    rows = model.encoder.get_input_embeddings().num_embeddings
+    if not rows // 2 <= len(tokenizer) <= rows:
+        raise ModelLoadError(
+            f"{directory}: the tokenizer has {len(tokenizer)} tokens but the model's embeddings have {rows} rows "
+            "(tokenizer files missing or from another model)"
+        )
     if device is None:
         import torch
 

@@ -195,7 +195,7 @@ def _segment_block(text: str, start: int, end: int) -> Iterator[Sentence]:
         starts = _pysbd_starts(chunk)
         last = stop == end
         if not last and len(starts) < 2 and window < _MAX_WINDOW:
-            window *= 2  # one sentence fills the window: look further before deciding
+            window = min(2 * window, _MAX_WINDOW)  # one sentence fills the window: look further
             continue
         bounds = [pos + s for s in starts] + [stop]
         keep = len(starts) if last or len(starts) < 2 else len(starts) - 1
