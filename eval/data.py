@@ -78,7 +78,8 @@ def model_data_config(training_config: Mapping[str, Any] | None, data_dir: Path 
     return cfg
 
 
-def _build(cfg: Any) -> Any:
+def build_splits(cfg: Any) -> Any:
+    """The train/dev/test DatasetDict of a DataConfig (cached by the training code)."""
     from redflags.training.dataset import build_dataset
 
     return build_dataset(cfg)
@@ -136,14 +137,14 @@ def resolve_spec(spec: str, training_config: Mapping[str, Any] | None = None,
         if model_cfg is not None:
             cfg, keep = model_cfg, None
         else:
-            cfg, keep = _all_config(data_dir), None
+            cfg, keep = all_corpora_config(data_dir), None
     elif name not in CORPORA:
         raise DataSpecError(f"--data {spec!r}: unknown corpus {name!r}; known: {', '.join(sorted(CORPORA))} or all")
     elif name in trained_on:
         cfg, keep = model_cfg, name
     else:
         cfg, keep = _single_corpus_config(name, model_cfg, data_dir), name
-    ds = _split(_build(cfg), split)
+    ds = _split(build_splits(cfg), split)
     if keep is not None:
         ds = ds.filter(lambda c: c == keep, input_columns="corpus")
     examples = from_dataset(ds)
@@ -159,7 +160,7 @@ def resolve_spec(spec: str, training_config: Mapping[str, Any] | None = None,
     return EvalData(spec, examples, identity)
 
 
-def _all_config(data_dir: Path | str | None) -> Any:
+def all_corpora_config(data_dir: Path | str | None) -> Any:
     from redflags.training.config import CorpusSpec, DataConfig
     from redflags.training.corpora import CORPORA
 
@@ -181,7 +182,7 @@ def training_examples(training_config: Mapping[str, Any] | None, data_dir: Path 
     if cfg is None:
         raise DataSpecError("the model records no training config (training_config.data); "
                             "baselines that need training data cannot be trained like the model")
-    dd = _build(cfg)
+    dd = build_splits(cfg)
     sampled = {n for n, s in cfg.corpora.items() if s.weight > 0}
     train = [e for e in from_dataset(dd["train"]) if e.corpus in sampled]
     dev = from_dataset(dd["dev"])
