@@ -224,6 +224,8 @@ def _root(
 
 # --- commands of the other parts (one registration line each) -----------------------------------
 
+from redflags.eval.commands import register as _register_eval  # noqa: E402
+_register_eval(app)
 
 def main() -> None:
     """Console-script entry point."""
