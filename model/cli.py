@@ -156,7 +156,7 @@ def _write_atomic(path: Path, content: str) -> None:
 @app.command()
 def score(
     paths: list[str] = typer.Argument(
-        ..., help="Article files, directories (their .txt files are scored) or - to read standard input.", show_default=False
+        ..., help="Article files, directories (their .txt files are scored) or - to read standard input.", show_default=False, metavar="PATH"
     ),
     model: Optional[Path] = typer.Option(
         None, "--model", "-m", help="Model directory to load; default: the model shipped with redflags."
@@ -171,6 +171,7 @@ def score(
     """Score every sentence of the given articles and print a report.
 
     Unreadable inputs are reported on stderr one line each; the rest are still scored.
+    Exit status: 0 all scored, 1 some input (or the model) failed, 2 usage error.
     """
     articles: list[tuple[str, str]] = []
     failed = False
