@@ -225,6 +225,8 @@ def _root(
 
 # --- commands of the other parts (one registration line each) -----------------------------------
 
+from redflags.training.commands import register as _register_training  # noqa: E402
+_register_training(app)
 from redflags.eval.commands import register as _register_eval  # noqa: E402
 _register_eval(app)
 

@@ -131,3 +131,21 @@ def test_sampling_weights_follow_the_config(tmp_path: Path, toy_data: Path) -> N
     assert not torch.equal(order, epoch_order(w, seed=1, epoch=1))
     w0 = sample_weights(corpus, {"a": 1.0, "b": 0.0})
     assert all(corpus[i] == "a" for i in epoch_order(w0, seed=1, epoch=0).tolist())
+
+
+def test_length_grouped_batches_cover_the_draws_and_are_reproducible() -> None:
+    import numpy as np
+
+    from redflags.training.train import epoch_batches, epoch_order, sample_weights
+
+    corpus = ["a"] * 100
+    w = sample_weights(corpus, {"a": 1.0})
+    lengths = np.arange(100) % 37
+    batches = epoch_batches(w, lengths, seed=3, epoch=0, batch_size=8, group=4)
+    assert len(batches) == 13  # ceil(100 / 8), as without grouping
+    assert sorted(np.concatenate(batches).tolist()) == sorted(epoch_order(w, 3, 0).tolist())
+    again = epoch_batches(w, lengths, seed=3, epoch=0, batch_size=8, group=4)
+    assert all(np.array_equal(x, y) for x, y in zip(batches, again))
+    spread = np.mean([np.ptp(lengths[b]) for b in batches])
+    plain = np.mean([np.ptp(lengths[b]) for b in epoch_batches(w, lengths, 3, 0, 8, group=1)])
+    assert spread < plain

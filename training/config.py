@@ -129,6 +129,9 @@ class TrainingSection:
     epochs: Optional[float] = 1.0  # used when max_steps is null
     max_steps: Optional[int] = None
     batch_size: int = 32
+    # Sort each run of this many batches by sentence length before batching (less padding, about 1.5x
+    # faster on CPU); the batch order is still shuffled. 1 = off.
+    length_grouping: int = 50
     pos_weight: dict[str, float] = field(default_factory=dict)  # per marker; missing -> 1.0
     grad_clip: Optional[float] = 1.0
     warmup_ratio: float = 0.06
@@ -145,7 +148,7 @@ class TrainingSection:
     def check(self, key: str) -> None:
         positive = {"lr": self.lr, "batch_size": self.batch_size, "eval_every": self.eval_every,
                     "checkpoint_every": self.checkpoint_every, "log_every": self.log_every,
-                    "keep_checkpoints": self.keep_checkpoints}
+                    "keep_checkpoints": self.keep_checkpoints, "length_grouping": self.length_grouping}
         for name, v in positive.items():
             if v <= 0:
                 raise ConfigError(f"{key}.{name} must be > 0, got {v}")

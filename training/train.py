@@ -4,7 +4,8 @@
   says nothing about a marker neither helps nor hurts it; per-marker pos_weight from the config.
 - Sampling: each training step draws a batch with replacement where a corpus's share of the draws
   is proportional to its configured weight (a WeightedRandomSampler per epoch, seeded by
-  (seed, epoch), so the order can be rebuilt exactly on resume).
+  (seed, epoch), so the order can be rebuilt exactly on resume). Draws are grouped by length within
+  runs of batches (less padding), then the batches are shuffled.
 - AdamW with linear warm-up and decay; optional bf16 autocast on CPU; gradient clipping.
 - Checkpoints every N steps hold the trainable weights, optimizer, scheduler, RNG states and the
   training state; `resume=True` continues from the newest one and ends with the same model as an
@@ -127,6 +128,26 @@ def epoch_order(weights: torch.Tensor, seed: int, epoch: int) -> torch.Tensor:
     """The indices drawn in one epoch (with replacement), a pure function of (seed, epoch)."""
     g = torch.Generator().manual_seed(seed * 100_003 + epoch)
     return torch.multinomial(weights, len(weights), replacement=True, generator=g)
+
+
+def epoch_batches(weights: torch.Tensor, lengths: np.ndarray, seed: int, epoch: int, batch_size: int,
+                  group: int) -> list[np.ndarray]:
+    """The batches of one epoch: weighted draws, grouped by length within runs of `group` batches, shuffled.
+
+    A pure function of its arguments, so a resumed run rebuilds exactly the same batches.
+    """
+    order = epoch_order(weights, seed, epoch).numpy()
+    chunk = batch_size * max(group, 1)
+    batches: list[np.ndarray] = []
+    for start in range(0, len(order), chunk):
+        part = order[start : start + chunk]
+        if group > 1:
+            part = part[np.argsort(lengths[part], kind="stable")]
+        batches.extend(part[i : i + batch_size] for i in range(0, len(part), batch_size))
+    if group > 1:  # otherwise the draws are already in random order
+        perm = np.random.default_rng([seed, epoch, 1]).permutation(len(batches))
+        batches = [batches[i] for i in perm]
+    return batches
 
 
 @torch.no_grad()
@@ -289,6 +310,7 @@ def train(
              len(eval_enc), time.perf_counter() - t0)
 
     weights = sample_weights(train_enc.corpus, {n: s.weight for n, s in cfg.data.corpora.items()})
+    lengths = np.array([len(s) for s in train_enc.input_ids])
     steps_per_epoch = math.ceil(len(train_enc) / t_cfg.batch_size)
     total_steps = t_cfg.max_steps or max(1, math.ceil((t_cfg.epochs or 1.0) * steps_per_epoch))
     pos_weight = torch.tensor([t_cfg.pos_weight.get(m, 1.0) for m in markers], dtype=torch.float32)
@@ -340,8 +362,9 @@ def train(
         step = state.step
         epoch, b = divmod(step, steps_per_epoch)
         if epoch != order_epoch:
-            order, order_epoch = epoch_order(weights, t_cfg.seed, epoch), epoch
-        idx = order[b * t_cfg.batch_size : (b + 1) * t_cfg.batch_size].numpy()
+            order = epoch_batches(weights, lengths, t_cfg.seed, epoch, t_cfg.batch_size, t_cfg.length_grouping)
+            order_epoch = epoch
+        idx = order[b]
         ids, mask, labels = collate(train_enc, idx, pad_id)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=t_cfg.bf16):
             logits = model(ids, mask)

@@ -1,0 +1,123 @@
+"""CLI commands of the training pipeline: `redflags train ...` and `redflags data stats ...`.
+
+`register(app)` adds them to the main typer app (one line in redflags/cli.py). Heavy imports
+(torch, datasets) happen inside the commands so `redflags --help` stays quick.
+"""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+log = logging.getLogger(__name__)
+
+data_app = typer.Typer(help="Inspect the training corpora and the dataset built from them.", no_args_is_help=True)
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"redflags: error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def train_command(
+    config: Path = typer.Argument(..., help="YAML run config, e.g. configs/default.yaml.", show_default=False),
+    out: Path = typer.Option(..., "--out", "-o", help="Model directory to write (what `redflags score --model` loads)."),
+    overrides: list[str] = typer.Option([], "--set", help="Override a config value: section.key=value (YAML types); repeatable."),
+    resume: bool = typer.Option(False, "--resume", help="Continue from the newest checkpoint in the work directory."),
+    max_train_samples: Optional[int] = typer.Option(None, "--max-train-samples", min=1,
+                                                    help="Train on a seeded subset of this many sentences (smoke runs)."),
+    max_steps: Optional[int] = typer.Option(None, "--max-steps", min=1, help="Stop after this many optimizer steps."),
+    work_dir: Optional[Path] = typer.Option(None, "--work-dir", help="Checkpoints and logs; default runs/<out name>."),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Folder holding the corpora; default $REDFLAGS_DATA or ../shared/data."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+) -> None:
+    """Train a model as CONFIG says, calibrate it on dev and write the model directory."""
+    from redflags.training.config import ConfigError, load_config
+
+    extra = list(overrides)
+    if max_train_samples is not None:
+        extra.append(f"training.max_train_samples={max_train_samples}")
+    if max_steps is not None:
+        extra.append(f"training.max_steps={max_steps}")
+    if data_dir is not None:
+        extra.append(f"data.data_dir={data_dir}")
+    try:
+        cfg = load_config(config, extra)
+    except ConfigError as e:
+        _fail(str(e))
+    _log_to_stderr()
+    from redflags.training.corpora import CorpusError
+    from redflags.training.train import ResumeError, train
+
+    work = work_dir if work_dir is not None else Path("runs") / out.name
+    command = "redflags train " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if len(sys.argv) > 2 else None
+    try:
+        result = train(cfg, out, work_dir=work, resume=resume, progress=progress, command=command)
+    except (CorpusError, ResumeError) as e:
+        _fail(str(e))
+    typer.echo(f"model written to {out} ({result.state.step} steps, {result.state.seconds / 60:.1f} min of training; "
+               f"checkpoints in {work})")
+
+
+def _log_to_stderr() -> None:
+    """INFO logs of the training modules on stderr, even when the CLI runs at WARNING."""
+    logger = logging.getLogger("redflags.training")
+    logger.setLevel(logging.INFO)
+    if not logging.getLogger().handlers and not logger.handlers:
+        logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
+
+
+@data_app.command("stats")
+def stats_command(
+    corpora: list[str] = typer.Option([], "--corpora", "-c", help="Corpora to include (repeatable); default: all."),
+    config: Optional[Path] = typer.Option(None, "--config", help="Use the data section of this run config instead."),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Folder holding the corpora."),
+    seed: int = typer.Option(13, "--seed", help="Split seed (with --corpora)."),
+    rebuild: bool = typer.Option(False, "--rebuild", help="Rebuild the cached dataset."),
+) -> None:
+    """Per split, corpus and marker: positives, negatives and unknowns (after de-duplication)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from redflags.training.config import ConfigError, load_config
+    from redflags.training.corpora import CORPORA, CorpusError
+    from redflags.training.dataset import build_dataset, build_stats, data_config_for, split_counts
+
+    try:
+        if config is not None:
+            cfg = load_config(config, [f"data.data_dir={data_dir}"] if data_dir else []).data
+        else:
+            cfg = data_config_for(corpora or sorted(CORPORA), data_dir, seed)
+    except (ConfigError, ValueError) as e:
+        _fail(str(e))
+    _log_to_stderr()
+    try:
+        dd = build_dataset(cfg, rebuild=rebuild)
+    except CorpusError as e:
+        _fail(str(e))
+    console = Console()
+    for split in dd:
+        table = Table(title=f"{split}: {len(dd[split])} sentences")
+        for col in ("corpus", "marker", "positive", "negative", "unknown"):
+            table.add_column(col, justify="left" if col in ("corpus", "marker") else "right")
+        for row in split_counts({split: dd[split]}):
+            if row["positive"] + row["negative"] == 0:
+                continue  # the corpus says nothing about this marker (all unknown)
+            table.add_row(row["corpus"], row["marker"], str(row["positive"]), str(row["negative"]), str(row["unknown"]))
+        console.print(table)
+    built = build_stats(cfg)
+    if built:
+        s = built["stats"]
+        console.print(f"duplicates merged per corpus: {s['duplicates']}; empty sentences dropped: {s['empty']}; "
+                      f"label conflicts resolved per marker: {s['conflicts']}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `train` and `data` to the main CLI."""
+    app.command("train")(train_command)
+    app.add_typer(data_app, name="data")
