@@ -77,7 +77,11 @@ def _read_inputs(paths: list[str]) -> Iterator[tuple[str, str] | InputError]:
             continue
         path = Path(raw)
         if path.is_dir():
-            files = sorted(p for p in path.iterdir() if p.suffix == ".txt" and p.is_file())
+            try:
+                files = sorted(p for p in path.iterdir() if p.suffix == ".txt" and p.is_file())
+            except OSError as e:
+                yield InputError(raw, f"cannot list directory ({e.strerror or e})")
+                continue
             if not files:
                 yield InputError(raw, "directory has no .txt files")
             targets = files
@@ -196,7 +200,11 @@ def score(
         [text for _, text in articles], batch_size=batch_size, show_progress=progress, sources=[n for n, _ in articles]
     )
     if out is not None:
-        _write_atomic(out, _render(reports, fmt, width=120))
+        try:
+            _write_atomic(out, _render(reports, fmt, width=120))
+        except OSError as e:
+            error(f"{out}: cannot write the report ({e.strerror or e})")
+            raise typer.Exit(1) from None
     elif fmt is Format.table:
         render_table(reports, Console())
     else:

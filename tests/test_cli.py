@@ -80,6 +80,14 @@ def test_out_writes_the_file(tiny_model_dir: Path, inputs: Path, tmp_path: Path)
     assert "summary" in table.read_text(encoding="utf-8")
 
 
+def test_unwritable_out_is_a_one_line_error(tiny_model_dir: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = run("score", str(SEED), "-m", str(tiny_model_dir), "--out", str(blocker / "r.json"))
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"redflags: error: {blocker / 'r.json'}: cannot write the report")
+
+
 def test_stdin(tiny_model_dir: Path) -> None:
     result = run("score", "-", "-m", str(tiny_model_dir), "-f", "json", stdin="First one. Second one.")
     assert result.exit_code == 0
