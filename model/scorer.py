@@ -247,7 +247,8 @@ def load(path: str | Path | None = None, device: Optional[str] = None) -> Scorer
         directory = DEFAULT_MODEL_DIR
         if not (directory / "config.json").is_file():
             raise ModelLoadError(
-                f"{directory}: no default model is shipped in this installation; pass a model directory to load()"
+                f"{directory}: no default model is shipped in this installation; "
+                "pass a model directory (load(path) or --model PATH)"
             )
     else:
         if not isinstance(path, (str, Path)):
