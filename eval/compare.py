@@ -46,7 +46,7 @@ def paired_bootstrap(y: np.ndarray, p_a: np.ndarray, p_b: np.ndarray, t_a: float
         out["pr_auc"] = None
         return out
     ds = np.array([average_precision_score(y[i], p_b[i]) - average_precision_score(y[i], p_a[i])
-                   for i in idx if y[i].any()])
+                   for i in idx if 0 < y[i].sum() < len(y)])
     out["pr_auc"] = {"a": ap_a, "b": ap_b, "diff": ap_b - ap_a, "ci": np.percentile(ds, [2.5, 97.5]).tolist(),
                      "p_value": _p_value(ds, ap_b - ap_a)}
     return out

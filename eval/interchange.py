@@ -146,7 +146,8 @@ def from_dataset(ds: Any, markers: Sequence[str] = MARKERS) -> list[Example]:
     missing = [c for c in ("text", "corpus", "doc_id", *markers) if c not in ds.column_names]
     if missing:
         raise InterchangeError(f"dataset lacks columns {missing}; has {ds.column_names}")
-    cols = {c: ds[c] for c in ("text", "corpus", "doc_id", *markers)}
+    # to_dict gives plain lists; indexing datasets' lazy Column objects row by row is very slow.
+    cols = ds.select_columns(["text", "corpus", "doc_id", *markers]).to_dict()
     out = []
     for i in range(len(ds)):
         labels = {m: (None if int(cols[m][i]) < 0 else int(cols[m][i])) for m in markers}

@@ -78,8 +78,8 @@ def prf(y: np.ndarray, pred: np.ndarray) -> tuple[float, float, float]:
 
 
 def pr_auc(y: np.ndarray, prob: np.ndarray) -> float | None:
-    """Average precision; None without positives (undefined)."""
-    return float(average_precision_score(y, prob)) if y.any() else None
+    """Average precision; None without positives (undefined) or without negatives (always 1.0, uninformative)."""
+    return float(average_precision_score(y, prob)) if 0 < y.sum() < len(y) else None
 
 
 def expected_calibration_error(y: np.ndarray, prob: np.ndarray, n_bins: int = N_BINS) -> tuple[float, dict]:
@@ -151,7 +151,8 @@ def marker_metrics(
     if n_boot > 0 and n > 1:
         idx_all = bootstrap_indices(n, n_boot, seed)
         f1s = bootstrap_f1(y, pred, idx_all)
-        aps = [average_precision_score(y[idx], p[idx]) for idx in idx_all if y[idx].any()]
+        aps = ([average_precision_score(y[idx], p[idx]) for idx in idx_all if y[idx].any()]
+               if out["pr_auc"] is not None else [])
         out["f1_ci"] = [float(v) for v in np.percentile(f1s, [2.5, 97.5])]
         if aps:
             out["pr_auc_ci"] = [float(v) for v in np.percentile(aps, [2.5, 97.5])]

@@ -158,6 +158,16 @@ def corpus_table(systems: Mapping[str, Mapping[str, Any]], markers: Sequence[str
                  "read per-corpus numbers with the corpus notes in the data README in mind.")
 
 
+def _model_config_lines(cfg: Mapping[str, Any]) -> list[str]:
+    if not cfg:
+        return []
+    thr = ", ".join(f"{m} {v:.3f}" for m, v in (cfg.get("thresholds") or {}).items())
+    tc = cfg.get("training_config") or {}
+    corpora = ", ".join(sorted((tc.get("data") or {}).get("corpora") or {})) or "not recorded"
+    return [f"- model config: base `{cfg.get('base_encoder')}`, max_length {cfg.get('max_length')}, "
+            f"thresholds {thr or 'n/a'}; trained on {corpora} (full config in metrics.json)"]
+
+
 def provenance_lines(result: Mapping[str, Any]) -> list[str]:
     cv = result.get("code_version", {})
     model = result.get("model", {})
@@ -165,6 +175,7 @@ def provenance_lines(result: Mapping[str, Any]) -> list[str]:
              f"- code: redflags {cv.get('package_version')}, git {cv.get('git_commit') or 'unknown'}"
              + (" (uncommitted changes)" if cv.get("git_dirty") else ""),
              f"- model: `{model.get('path')}` (weights sha256 {model.get('weights_sha256') or 'n/a'})",
+             *_model_config_lines(model.get("config") or {}),
              f"- settings: bootstrap {result['settings']['n_boot']} resamples, seed {result['settings']['seed']}, "
              f"ECE {result['settings']['ece_bins']} equal-width bins"]
     for d in result.get("data", []):
@@ -174,6 +185,11 @@ def provenance_lines(result: Mapping[str, Any]) -> list[str]:
             lines.append(f"  - file {d['identity']['path']} sha256 {d['identity']['sha256']}")
         for cname, ci in d["identity"].get("corpora", {}).items():
             lines.append(f"  - {cname}: {ci['path']} ({ci['files']} files, sha256 {ci['sha256'][:16]}…)")
+    td = (result.get("baseline_training") or {}).get("training_data")
+    if td:
+        lines.append(f"- trained baselines fit on the model's train split: {td['train_examples']} sentences "
+                     f"(sha256 {td['train_sha256'][:16]}…) of {', '.join(td['corpora'])}; thresholds on "
+                     f"{td['dev_examples']} dev sentences")
     for name, reason in result.get("skipped_systems", {}).items():
         lines.append(f"- baseline {name} not run: {reason}")
     return lines
@@ -215,6 +231,8 @@ def write_report(out_dir: Path | str, result: dict[str, Any], examples: Sequence
     if figs:
         md += ["## Figures", ""]
         for m, f in figs.items():
+            if not f:
+                continue
             md += [f"### {m}", ""] + [f"![{kind} {m}]({p})" for kind, p in f.items()] + [""]
     md += ["## Files", "", "- `metrics.json`: every number above and more (per corpus, per marker, with CIs)",
            "- `predictions.jsonl`: every sentence with each system's probability and flag per marker", ""]
@@ -227,7 +245,8 @@ def write_report(out_dir: Path | str, result: dict[str, Any], examples: Sequence
     if figs:
         body.append("<h2>Figures</h2>")
         for m, f in figs.items():
-            body.append(f"<h3>{e(m)}</h3>" + "".join(f'<img src="{e(p)}" alt="{e(k)} {e(m)}">' for k, p in f.items()))
+            if f:
+                body.append(f"<h3>{e(m)}</h3>" + "".join(f'<img src="{e(p)}" alt="{e(k)} {e(m)}">' for k, p in f.items()))
     style = ("body{font-family:sans-serif;max-width:1400px;margin:2em auto}table{border-collapse:collapse;margin-bottom:1em;"
              "font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}img{max-width:48%}")
     doc = (f'<!doctype html>\n<html><head><meta charset="utf-8"><title>redflags evaluation</title>'

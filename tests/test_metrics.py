@@ -42,7 +42,7 @@ def test_unknown_labels_are_masked() -> None:
 
 def test_single_class_leaves_undefined_metrics_empty() -> None:
     m = marker_metrics([1, 1, 1], [0.2, 0.7, 0.9], 0.5, n_boot=20)
-    assert m["roc_auc"] is None and m["recall"] == pytest.approx(2 / 3)
+    assert m["roc_auc"] is None and m["pr_auc"] is None and m["recall"] == pytest.approx(2 / 3)
     m = marker_metrics([0, 0], [0.2, 0.7], 0.5, n_boot=20)
     assert m["pr_auc"] is None and m["best_f1"] is None and m["pr_auc_ci"] is None
 
