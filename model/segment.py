@@ -6,7 +6,9 @@ pysbd does not see:
 
 - blank lines separate paragraphs: no sentence crosses one;
 - a heading line (markdown ``#``, Title Case or ALL CAPS, or a short line without final
-  punctuation before a longer line) is its own sentence, even without a full stop;
+  punctuation before a longer line) is its own sentence, even without a full stop; inside a
+  hard-wrapped paragraph only markdown and ALL CAPS headings count (a wrapped line can look like
+  a Title Case heading), so there a heading needs a blank line after it;
 - each list item (``-``, ``*``, ``•``, ``1.``, ``2)`` ...) starts its own sentence;
 - a single line break inside a paragraph is read as a space, so "part of the U.S.\\nEuropean
   Command" stays one sentence (pysbd alone would split at the line break).
@@ -78,8 +80,13 @@ def _lines(text: str) -> Iterator[tuple[int, int]]:
         pos += len(line)
 
 
-def _is_heading(line: str, next_line: str | None, at_boundary: bool) -> bool:
-    """Whether a line is a heading that ends a sentence without punctuation."""
+def _is_heading(line: str, next_line: str | None, at_boundary: bool, wrapped: bool = False) -> bool:
+    """Whether a line is a heading that ends a sentence without punctuation.
+
+    In a hard-wrapped paragraph (`wrapped`), line lengths say nothing, and a wrapped line can look
+    like a Title Case heading ("the Romanian Ministry of National"): only markdown and ALL CAPS
+    headings count there.
+    """
     s = line.strip()
     if _MARKDOWN_HEADING.match(line):
         return True
@@ -96,12 +103,29 @@ def _is_heading(line: str, next_line: str | None, at_boundary: bool) -> bool:
     shouting = s.isupper() and any(c.isalpha() for c in s)
     # A hard-wrapped line is about as long as the next; a heading is short before a longer line.
     short_before_longer = len(words) <= 12 and len(s) < 0.7 * len(nxt)
-    return title_case or shouting or short_before_longer
+    return shouting or (not wrapped and (title_case or short_before_longer))
+
+
+def _hard_wrapped(text: str, lines: list[tuple[int, int]]) -> list[bool]:
+    """Per line: whether its paragraph is hard-wrapped (some line break falls before a lower-case word)."""
+    out = [False] * len(lines)
+    para: list[int] = []
+    for i in range(len(lines) + 1):
+        blank = i == len(lines) or not text[lines[i][0] : lines[i][1]].strip()
+        if not blank:
+            para.append(i)
+            continue
+        flag = any(text[lines[j + 1][0] : lines[j + 1][1]].lstrip()[:1].islower() for j in para[:-1])
+        for j in para:
+            out[j] = flag
+        para = []
+    return out
 
 
 def _blocks(text: str) -> Iterator[tuple[int, int]]:
     """Spans that no sentence crosses: paragraphs, heading lines, list items."""
     lines = list(_lines(text))
+    wrapped = _hard_wrapped(text, lines)
     block_start: int | None = None
     block_end = 0
     prev_ends_sentence = True
@@ -119,7 +143,7 @@ def _blocks(text: str) -> Iterator[tuple[int, int]]:
         if _LIST_ITEM.match(line) and block_start is not None:
             yield block_start, block_end  # a list item starts a new sentence
             block_start = None
-        if _is_heading(line, nxt, at_boundary=prev_ends_sentence or block_start is None):
+        if _is_heading(line, nxt, at_boundary=prev_ends_sentence or block_start is None, wrapped=wrapped[i]):
             if block_start is not None:
                 yield block_start, block_end
             yield ls, le

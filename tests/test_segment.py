@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,15 @@ def test_line_break_in_the_middle_of_a_sentence() -> None:
         "The minister said on Tuesday that the\ngovernment would act within weeks.",
         "Nobody believed it.",
     ]
+
+
+@pytest.mark.parametrize("width", [40, 72])
+def test_hard_wrapped_article_keeps_its_sentences(width: int) -> None:
+    # Wrapped lines can look like Title Case headings ("...the Romanian Ministry of National"):
+    # inside a hard-wrapped paragraph they must not end a sentence.
+    text = "\n".join(textwrap.fill(line, width) for line in SEED.read_text(encoding="utf-8").splitlines())
+    got = texts(text)
+    assert len(got) == 23 and all(t.endswith(".") for t in got)
 
 
 def test_quotes_and_dashes() -> None:
