@@ -100,11 +100,11 @@ def stats_command(
         dd = build_dataset(cfg, rebuild=rebuild)
     except CorpusError as e:
         _fail(str(e))
-    console = Console()
+    console = Console(width=max(Console().width, 110))  # corpus names are long: do not cut them
     for split in dd:
         table = Table(title=f"{split}: {len(dd[split])} sentences")
         for col in ("corpus", "marker", "positive", "negative", "unknown"):
-            table.add_column(col, justify="left" if col in ("corpus", "marker") else "right")
+            table.add_column(col, justify="left" if col in ("corpus", "marker") else "right", no_wrap=True)
         for row in split_counts({split: dd[split]}):
             if row["positive"] + row["negative"] == 0:
                 continue  # the corpus says nothing about this marker (all unknown)
