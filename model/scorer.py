@@ -147,6 +147,8 @@ class Scorer:
         if isinstance(texts, (str, bytes)):
             raise TypeError("texts must be an iterable of str (one per article); for one article use score(text)")
         total = len(texts) if hasattr(texts, "__len__") else None  # type: ignore[arg-type]
+        if sources is not None and total is not None and len(sources) != total:
+            raise ValueError(f"got {total} texts but {len(sources)} sources")
         bar = _progress(total, show_progress)
         pool_size = batch_size * POOL_BATCHES
         pool: list[tuple[_Pending, Sentence]] = []

@@ -120,6 +120,8 @@ def test_score_many_batches_across_articles_sorted_and_in_input_order(tiny_model
 def test_iter_score_many_accepts_generators_and_sources(scorer: Scorer) -> None:
     reports = list(scorer.iter_score_many((t for t in ARTICLES), sources=["a", "b", "c", "d"]))
     assert [r.source for r in reports] == ["a", "b", "c", "d"]
+    with pytest.raises(ValueError, match="4 texts but 1 sources"):
+        scorer.score_many(ARTICLES, sources=["a"])
 
 
 def test_progress_bar_when_asked(scorer: Scorer, capsys: pytest.CaptureFixture[str]) -> None:
