@@ -7,7 +7,8 @@ Corpus splits are built with the *model's* data config (its corpora, seed, split
 caps, read from the training config stored in the model directory) so that de-duplication and the
 train/dev/test assignment are exactly those the model was trained with; `corpus:split` then keeps
 the rows of that corpus. A corpus the model never saw is built on its own with the same seed and
-fractions (a document's split depends only on corpus, doc_id and seed). `all` means every corpus
+fractions (a document's split depends only on corpus, doc_id and seed), and sentences that occur
+in the model's train split are removed from it (counted in the identity). `all` means every corpus
 the model was trained on, or every registered corpus when the model records no training config.
 """
 
@@ -146,7 +147,16 @@ def resolve_spec(spec: str, training_config: Mapping[str, Any] | None = None,
         cfg, keep = _single_corpus_config(name, model_cfg, data_dir), name
     ds = _split(build_splits(cfg), split)
     if keep is not None:
-        ds = ds.filter(lambda c: c == keep, input_columns="corpus")
+        ds = ds.select([i for i, c in enumerate(ds["corpus"]) if c == keep])
+    removed = None
+    if model_cfg is not None and cfg is not model_cfg:
+        # A corpus the model never saw was split on its own, not de-duplicated against the model's
+        # training corpora: drop the sentences the model trained on, so the test stays unseen.
+        from redflags.training.dataset import remove_overlap
+
+        ds, removed = remove_overlap(ds, build_splits(model_cfg)["train"])
+        if removed:
+            log.warning("%s: removed %d sentences that occur in the model's train split", spec, removed)
     examples = from_dataset(ds)
     if not examples:
         raise DataSpecError(f"--data {spec!r}: the {split} split of {name} is empty")
@@ -156,6 +166,7 @@ def resolve_spec(spec: str, training_config: Mapping[str, Any] | None = None,
         "split_fractions": {"train": cfg.split.train, "dev": cfg.split.dev, "test": cfg.split.test},
         "built_from": sorted(cfg.corpora), "corpora": corpus_identity(names, cfg.data_dir),
         "examples": len(examples), "examples_sha256": examples_sha256(examples),
+        "removed_as_in_model_train": removed,
     }
     return EvalData(spec, examples, identity)
 
