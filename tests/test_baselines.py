@@ -62,3 +62,11 @@ def test_majority_predicts_the_majority_class() -> None:
     assert flags.tolist() == [[False, True, False], [False, True, False]]
     with pytest.raises(RuntimeError, match="before fit"):
         MajorityBaseline().predict_proba(["x"])
+
+
+@pytest.mark.data
+def test_lexicon_from_the_corpora_lists(shared_data) -> None:
+    lex = LexiconBaseline.from_corpora(shared_data)
+    assert all(len(lex.lexicons[m]) > 10 for m in MARKERS)
+    p = lex.predict_proba(["Sources said the plan was dead.", "The meeting starts at noon."])
+    assert p[0, 0] >= 0.5 and p[1, 0] == 0.0

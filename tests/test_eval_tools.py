@@ -83,3 +83,34 @@ def test_cli_evaluate_with_a_jsonl_file(tmp_path: Path, monkeypatch: pytest.Monk
     bad.write_text('{"id": 1}\n', encoding="utf-8")
     res = CliRunner().invoke(app, ["evaluate", "--data", str(bad), "--out", str(out), "--no-baselines"])
     assert res.exit_code == 1 and "bad.jsonl:1" in res.output
+
+
+class _Const:
+    markers = MARKERS
+    config = {"training_config": None}
+    model_dir = None
+
+    def __init__(self, good: bool) -> None:
+        self.good = good
+        self.thresholds = {m: 0.5 for m in MARKERS}
+
+    def predict_proba(self, sentences, batch_size: int = 32) -> np.ndarray:
+        u = [0.9 if ("said" in t) == self.good else 0.1 for t in sentences]
+        return np.array([[x, 0.5, 0.5] for x in u])
+
+
+def test_compare_and_seeds_write_their_files(tmp_path: Path) -> None:
+    from redflags.eval.compare import run_compare
+    from redflags.eval.evaluate import run_evaluate
+    from redflags.eval.seeds import run_seeds
+
+    data = tmp_path / "d.jsonl"
+    write_jsonl([_ex(i, "officials said" if i % 2 else "cat", "toy", i % 2) for i in range(30)], data)
+    res = run_compare("a", "b", [str(data)], tmp_path / "cmp", n_boot=50, scorers=(_Const(False), _Const(True)))
+    assert res["comparison"]["markers"][U]["f1"]["diff"] == 1.0
+    assert (tmp_path / "cmp" / "compare.md").is_file()
+    for i, good in enumerate((True, False)):
+        run_evaluate(None, [str(data)], tmp_path / f"r{i}", baselines=False, scorer=_Const(good), n_boot=0, figures=False)
+    seeds = run_seeds([str(tmp_path / "r0"), str(tmp_path / "r1")], [], tmp_path / "seeds")
+    assert seeds["aggregate"][f"{U}.f1"]["mean"] == pytest.approx(0.5)
+    assert "±" in (tmp_path / "seeds" / "seeds.md").read_text()
