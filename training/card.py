@@ -69,6 +69,51 @@ def _metrics_section(title: str, metrics: dict[str, Any]) -> list[str]:
     return lines + [""]
 
 
+def _harness_section(title: str, result: dict[str, Any]) -> list[str]:
+    """Tables for one metrics.json of the evaluation harness: pooled per marker, then per corpus."""
+    systems = result.get("systems") or {}
+    lines = [f"### {title}", ""]
+    if result.get("command"):
+        lines += ["Produced by:", "", "```bash", str(result["command"]), "```", ""]
+    cols = ("n", "positives", "threshold", "precision", "recall", "f1", "pr_auc", "ece")
+    lines += ["| marker | system | " + " | ".join(cols) + " |", "|---|---|" + "---|" * len(cols)]
+    for m in MARKERS:
+        for name, sysres in systems.items():
+            row = (sysres.get("metrics") or {}).get("markers", {}).get(m)
+            if row:
+                lines.append(f"| {m} | {name} | " + " | ".join(_fmt(row.get(c)) for c in cols) + " |")
+    model_name = next(iter(systems), None)
+    base = "tfidf_logreg" if "tfidf_logreg" in systems else None
+    per_corpus = ((systems.get(model_name) or {}).get("metrics") or {}).get("per_corpus", {}) if model_name else {}
+    if per_corpus:
+        head = f"| corpus | marker | n | positives | {model_name} F1 | {model_name} PR-AUC |"
+        head += f" {base} F1 | {base} PR-AUC |" if base else ""
+        lines += ["", head, "|---|---|---|---|---|---|" + ("---|---|" if base else "")]
+        base_pc = ((systems.get(base) or {}).get("metrics") or {}).get("per_corpus", {}) if base else {}
+        for corpus, block in per_corpus.items():
+            for m, row in (block.get("markers") or {}).items():
+                line = (f"| {corpus} | {m} | {_fmt(row.get('n'))} | {_fmt(row.get('positives'))} | "
+                        f"{_fmt(row.get('f1'))} | {_fmt(row.get('pr_auc'))} |")
+                if base:
+                    b = (base_pc.get(corpus, {}).get("markers") or {}).get(m) or {}
+                    line += f" {_fmt(b.get('f1'))} | {_fmt(b.get('pr_auc'))} |"
+                lines.append(line)
+    return lines + [""]
+
+
+def _eval_sections(eval_metrics: dict[str, Any]) -> list[str]:
+    """One harness metrics.json, or a mapping title -> metrics.json (dev, test, cross-corpus ...)."""
+    if "systems" in eval_metrics:
+        return _harness_section("Evaluation harness", eval_metrics)
+    lines: list[str] = []
+    for title, result in eval_metrics.items():
+        if isinstance(result, dict) and "systems" in result:
+            lines += _harness_section(str(title), result)
+        elif isinstance(result, dict):
+            lines += _metrics_section(str(title), result)
+    return lines
+
+
 def render_card(config: Any, eval_metrics: dict[str, Any] | None = None) -> str:
     """Markdown for a model card from a ModelConfig and optional evaluation metrics."""
     tc = config.training_config or {}
@@ -104,7 +149,7 @@ def render_card(config: Any, eval_metrics: dict[str, Any] | None = None) -> str:
         lines += _metrics_section("Dev split, calibrated (fitted on the same dev split: optimistic)",
                                   {"command": (train_m or {}).get("command"), **{m: dev[m] for m in dev}})
     if eval_metrics:
-        lines += _metrics_section("Evaluation harness (dev / test per marker and per corpus, cross-corpus)", eval_metrics)
+        lines += _eval_sections(eval_metrics)
     else:
         lines += ["Evaluation-harness metrics (test split, per corpus, cross-corpus) are added by `write_card` "
                   "from the harness's metrics.json.", ""]
@@ -126,7 +171,11 @@ def render_card(config: Any, eval_metrics: dict[str, Any] | None = None) -> str:
 
 
 def write_card(model_dir: Path | str, eval_metrics: dict[str, Any] | None = None) -> Path:
-    """(Re)write README.md in a model directory, atomically; eval_metrics as the harness's metrics.json."""
+    """(Re)write README.md in a model directory, atomically.
+
+    `eval_metrics`: the evaluation harness's metrics.json (a dict with "systems"), or a mapping
+    title -> metrics.json, e.g. {"Dev split": dev, "Test split": test, "Cross-corpus (held out)": xc}.
+    """
     from redflags.modeling import CARD_FILE, CONFIG_FILE, ModelConfig
 
     d = Path(model_dir)

@@ -333,6 +333,13 @@ def train(
              total_steps / steps_per_epoch)
 
     state = TrainState()
+    if not resume:
+        # A fresh run must not leave an older run's checkpoints behind for a later --resume to pick up.
+        stale = checkpoints(work_dir) + ([work_dir / BEST_FILE] if (work_dir / BEST_FILE).exists() else [])
+        if stale:
+            log.warning("fresh run: removing %d old checkpoint files from %s", len(stale), work_dir)
+        for p in stale:
+            shutil.rmtree(p) if p.is_dir() else p.unlink()
     if resume:
         found = checkpoints(work_dir)
         if not found:
