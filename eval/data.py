@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from redflags.eval.interchange import Example, InterchangeError, from_dataset, read_jsonl
+from redflags.eval.interchange import Example, from_dataset, read_jsonl
 
 log = logging.getLogger(__name__)
 
@@ -119,10 +119,7 @@ def resolve_spec(spec: str, training_config: Mapping[str, Any] | None = None,
     """Examples for one `--data` SPEC (JSONL path or corpus:split)."""
     path = Path(spec)
     if spec.endswith(".jsonl") or path.is_file():
-        try:
-            examples = read_jsonl(path)
-        except InterchangeError:
-            raise
+        examples = read_jsonl(path)
         return EvalData(spec, examples, {"kind": "jsonl", "path": str(path.resolve()), "sha256": sha256_file(path),
                                          "examples": len(examples), "examples_sha256": examples_sha256(examples)})
     if ":" not in spec:

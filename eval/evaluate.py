@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 from pathlib import Path
 from typing import Any, Mapping, Protocol, Sequence
@@ -69,10 +70,9 @@ def score_systems(systems: Mapping[str, System], examples: Sequence[Example], ba
     out = {}
     for name, sys in systems.items():
         log.info("scoring %d sentences with %s", len(texts), name)
-        try:
-            p = sys.predict_proba(texts, batch_size=batch_size)
-        except TypeError:  # baselines and stubs need no batch size
-            p = sys.predict_proba(texts)
+        # The scorer batches; baselines and stubs take no batch size.
+        takes_batch = "batch_size" in inspect.signature(sys.predict_proba).parameters
+        p = sys.predict_proba(texts, batch_size=batch_size) if takes_batch else sys.predict_proba(texts)
         p = np.asarray(p, dtype=float)
         if p.shape != (len(texts), len(MARKERS)):
             raise ValueError(f"system {name} returned probabilities of shape {p.shape}, expected {(len(texts), len(MARKERS))}")
