@@ -36,3 +36,20 @@ def test_card_has_the_required_parts(tiny_model_dir: Path, tmp_path: Path) -> No
     assert "## Intended use" in card and "## Limits" in card
     # without harness metrics the card says where they come from
     assert "write_card" in render_card(model.config, None)
+
+
+def test_card_command(tiny_model_dir: Path, tmp_path: Path) -> None:
+    import json
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from redflags.cli import app
+
+    shutil.copytree(tiny_model_dir, tmp_path / "m")
+    (tmp_path / "x.json").write_text(json.dumps(harness("redflags evaluate --data all:dev")))
+    res = CliRunner().invoke(app, ["card", str(tmp_path / "m"), "--metrics", f"Dev split={tmp_path / 'x.json'}"])
+    assert res.exit_code == 0, res.output
+    assert "### Dev split" in (tmp_path / "m" / "README.md").read_text()
+    bad = CliRunner().invoke(app, ["card", str(tmp_path / "m"), "--metrics", "nopath"])
+    assert bad.exit_code == 1 and "TITLE=PATH" in bad.output

@@ -117,7 +117,32 @@ def stats_command(
                       f"label conflicts resolved per marker: {s['conflicts']}")
 
 
+def card_command(
+    model_dir: Path = typer.Argument(..., help="Model directory whose README.md (model card) to rewrite.", show_default=False),
+    metrics: list[str] = typer.Option([], "--metrics", help="TITLE=PATH of an evaluation metrics.json (repeatable), "
+                                      "e.g. 'Test split=runs/eval-test/metrics.json'."),
+) -> None:
+    """Rewrite a model's card, adding the evaluation harness's metrics (with the commands that produced them)."""
+    import json
+
+    from redflags.training.card import write_card
+
+    sections: dict[str, object] = {}
+    for item in metrics:
+        title, sep, path = item.partition("=")
+        if not sep or not title.strip() or not path.strip():
+            _fail(f"--metrics {item!r} must look like TITLE=PATH")
+        try:
+            sections[title.strip()] = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as e:
+            _fail(f"{path}: cannot read metrics ({e})")
+    if not (model_dir / "config.json").is_file():
+        _fail(f"{model_dir}: not a model directory (config.json is missing)")
+    typer.echo(f"model card written to {write_card(model_dir, sections or None)}")
+
+
 def register(app: typer.Typer) -> None:
-    """Add `train` and `data` to the main CLI."""
+    """Add `train`, `card` and `data` to the main CLI."""
     app.command("train")(train_command)
+    app.command("card")(card_command)
     app.add_typer(data_app, name="data")
