@@ -265,6 +265,10 @@ def load(path: str | Path | None = None, device: Optional[str] = None) -> Scorer
             f"{directory}: the tokenizer has {len(tokenizer)} tokens but the model's embeddings have {rows} rows "
             "(tokenizer files missing or from another model)"
         )
+    if model.config.weights_format == "adapter":
+        # Folding LoRA into the base weights gives the same scores about 20% faster on CPU; a
+        # scorer's model is for inference only (save models from RedflagsModel, not from a Scorer).
+        model.merge_adapters()
     if device is None:
         import torch
 
