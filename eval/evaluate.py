@@ -80,8 +80,11 @@ def score_systems(systems: Mapping[str, System], examples: Sequence[Example], ba
     return out
 
 
-def merge_examples(data: Sequence[EvalData]) -> list[Example]:
-    """All examples of all specs; an example given twice (same corpus and id) is counted once, and said so."""
+def merge_examples(data: Sequence[EvalData], specs_out: list[str] | None = None) -> list[Example]:
+    """All examples of all specs; an example given twice (same corpus and id) is counted once, and said so.
+
+    `specs_out`, if given, receives the spec each returned example is counted under (its first).
+    """
     seen: set[tuple[str, str]] = set()
     out, dups = [], 0
     for d in data:
@@ -92,6 +95,8 @@ def merge_examples(data: Sequence[EvalData]) -> list[Example]:
                 continue
             seen.add(key)
             out.append(e)
+            if specs_out is not None:
+                specs_out.append(d.spec)
     if dups:
         log.warning("%d examples appeared in more than one --data spec; each is evaluated once", dups)
     return out
@@ -109,7 +114,8 @@ def evaluate_systems(systems: Mapping[str, System], data: Sequence[EvalData], ou
     """
     from redflags.eval.report import code_version, write_report
 
-    examples = merge_examples(data)
+    spec_of: list[str] = []
+    examples = merge_examples(data, spec_of)
     if not examples:
         raise DataSpecError("no examples to evaluate")
     y = label_matrix(examples, MARKERS)
@@ -135,6 +141,15 @@ def evaluate_systems(systems: Mapping[str, System], data: Sequence[EvalData], ou
         log.info("metrics for %s", name)
         metrics = evaluate_arrays(y, probs[name], corpora, thresholds, MARKERS, n_boot=n_boot, seed=seed,
                                   per_corpus_ci=name in ci_for)
+        if len(data) > 1:
+            # Each spec on its own too (e.g. dev and test side by side); CIs for the first system only.
+            spec_arr = np.asarray(spec_of)
+            metrics["per_spec"] = {
+                d.spec: evaluate_arrays(y[spec_arr == d.spec], probs[name][spec_arr == d.spec],
+                                        [c for c, s in zip(corpora, spec_of) if s == d.spec], thresholds, MARKERS,
+                                        n_boot=n_boot if name in ci_for else 0, seed=seed, per_corpus=False)
+                for d in data if (spec_arr == d.spec).any()
+            }
         desc = sys.describe() if hasattr(sys, "describe") else {"kind": name}
         result["systems"][name] = {"description": desc, "thresholds": thresholds, "metrics": metrics}
     write_report(out_dir, result, examples, probs, y, MARKERS, figures=figures)

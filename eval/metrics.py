@@ -182,6 +182,7 @@ def evaluate_arrays(
     n_boot: int = DEFAULT_N_BOOT,
     seed: int = DEFAULT_SEED,
     per_corpus_ci: bool = True,
+    per_corpus: bool = True,
 ) -> dict[str, Any]:
     """Pooled and per-corpus metrics for one system.
 
@@ -206,6 +207,8 @@ def evaluate_arrays(
     every = np.arange(len(y))
     result = block(every, n_boot)
     result["n"] = int(len(y))
+    if not per_corpus:
+        return result
     result["per_corpus"] = {
         c: {"n": int((corpora == c).sum()), **block(np.flatnonzero(corpora == c), n_boot if per_corpus_ci else 0)}
         for c in sorted(set(corpora.tolist()))

@@ -133,6 +133,32 @@ def detail_table(name: str, met: Mapping[str, Any], markers: Sequence[str]) -> T
                  note="The best-F1 threshold is what this data would pick; it is reported only, never used above.")
 
 
+def spec_table(systems: Mapping[str, Mapping[str, Any]], markers: Sequence[str]) -> Table | None:
+    """One row per (data spec, system): F1 and PR-AUC per marker, macro; None with a single spec."""
+    first = next(iter(systems.values()))["metrics"]
+    if "per_spec" not in first:
+        return None
+    cols, groups = ["data", "system"], [("", 2)]
+    for m in markers:
+        cols += ["F1", "PR-AUC"]
+        groups.append((m, 2))
+    cols += ["F1", "PR-AUC"]
+    groups.append(("macro", 2))
+    rows = []
+    for spec in first["per_spec"]:
+        for name, sys in systems.items():
+            met = sys["metrics"]["per_spec"].get(spec)
+            if not met:
+                continue
+            row = [spec, name]
+            for m in markers:
+                c = met["markers"].get(m)
+                row += [fmt_ci(c["f1"], c.get("f1_ci")), fmt_ci(c["pr_auc"], c.get("pr_auc_ci"))] if c else ["–", "–"]
+            rows.append(row + [fmt(met["macro"]["f1"]), fmt(met["macro"]["pr_auc"])])
+    return Table("Per data spec", cols, rows, groups,
+                 "Each --data spec on its own (a sentence given twice is counted under its first spec).")
+
+
 def corpus_table(systems: Mapping[str, Mapping[str, Any]], markers: Sequence[str]) -> Table:
     """One row per (corpus, marker) the corpus annotates; F1 and PR-AUC of each system."""
     names = list(systems)
@@ -223,6 +249,9 @@ def write_report(out_dir: Path | str, result: dict[str, Any], examples: Sequence
                       {s: systems[s]["thresholds"] for s in probs}, markers)
 
     tables = [main_table(systems, markers)]
+    by_spec = spec_table(systems, markers)
+    if by_spec is not None:
+        tables.append(by_spec)
     tables += [detail_table(n, systems[n]["metrics"], markers) for n in systems]
     tables.append(corpus_table(systems, markers))
     prov = provenance_lines(result)

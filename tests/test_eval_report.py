@@ -83,3 +83,12 @@ def test_rerun_gives_identical_numbers_from_jsonl_spec(tmp_path: Path) -> None:
     b = run_evaluate(None, [str(data)], tmp_path / "b", baselines=False, scorer=StubScorer(), n_boot=30, figures=False)
     assert a["systems"] == b["systems"]
     assert (tmp_path / "a" / "predictions.jsonl").read_text() == (tmp_path / "b" / "predictions.jsonl").read_text()
+
+
+def test_several_specs_get_their_own_table(tmp_path: Path) -> None:
+    ex = _examples()
+    a, b = EvalData("first", ex[:9], {"examples": 9}), EvalData("second", ex[9:], {"examples": 9})
+    result = evaluate_systems({"model": StubScorer()}, [a, b], tmp_path, n_boot=10, figures=False)
+    per_spec = result["systems"]["model"]["metrics"]["per_spec"]
+    assert set(per_spec) == {"first", "second"} and per_spec["first"]["markers"][U]["n"] == 9
+    assert "### Per data spec" in (tmp_path / "report.md").read_text()
