@@ -92,8 +92,10 @@ def test_loss_decreases_and_model_directory_loads(tmp_path: Path, toy_data: Path
     assert len(checkpoints(tmp_path / "work")) <= 2
 
 
-def test_resume_ends_with_the_same_model(tmp_path: Path, toy_data: Path) -> None:
+@pytest.mark.parametrize("lora", [False, True])
+def test_resume_ends_with_the_same_model(tmp_path: Path, toy_data: Path, lora: bool) -> None:
     cfg = tiny_run_config(tmp_path, toy_data)
+    cfg.model.lora.enabled = lora
     train(cfg, tmp_path / "straight", work_dir=tmp_path / "w1", progress=False)
     part = train(cfg, tmp_path / "resumed", work_dir=tmp_path / "w2", progress=False, stop_after=4)
     assert part.stopped_early and part.state.step == 4 and not (tmp_path / "resumed").exists()
