@@ -274,6 +274,9 @@ class RedflagsModel(nn.Module):
             raise ModelLoadError(
                 f"{d}: config lists {len(config.markers)} markers {config.markers} but the head has {head.shape[0]} outputs"
             )
+        if not any((d / f).is_file() for f in ("tokenizer.json", "vocab.txt")):
+            # Without these, AutoTokenizer quietly builds a near-empty tokenizer that maps every word to [UNK].
+            raise ModelLoadError(f"{d}: incomplete model directory, tokenizer files (tokenizer.json or vocab.txt) are missing")
         try:
             tokenizer = AutoTokenizer.from_pretrained(str(d), local_files_only=True)
         except (OSError, ValueError) as e:

@@ -94,3 +94,12 @@ def test_unknown_config_key(tmp_path: Path, tiny_model_dir: Path) -> None:
     (d / "config.json").write_text(json.dumps(cfg))
     with pytest.raises(ModelLoadError, match="unknown keys"):
         RedflagsModel.from_pretrained(d)
+
+
+def test_missing_tokenizer_files(tmp_path: Path, tiny_model_dir: Path) -> None:
+    d = tmp_path / "m"
+    shutil.copytree(tiny_model_dir, d)
+    for f in ("tokenizer.json", "vocab.txt"):
+        (d / f).unlink(missing_ok=True)
+    with pytest.raises(ModelLoadError, match="tokenizer files"):
+        RedflagsModel.from_pretrained(d)
