@@ -1,4 +1,4 @@
-"""Small text helpers shared by the loaders of tokenised corpora (SFU reviews, SUBJ).
+"""Small helpers shared by the loaders: re-joining tokenised text (SFU reviews, SUBJ), reading lines and tables.
 
 Those corpora store text as space-separated tokens ("do n't", "it 's ."). News text is not tokenised, so
 the loaders re-join tokens into ordinary text, keeping each token's character offsets for cue spans.
@@ -6,9 +6,10 @@ the loaders re-join tokens into ordinary text, keeping each token's character of
 
 from __future__ import annotations
 
+import csv
 import gzip
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from redflags.training.corpora.registry import CorpusError
 
@@ -58,3 +59,16 @@ def read_lines(path: Path, encoding: str = "utf-8") -> Iterator[tuple[int, str]]
                     raise CorpusError(f"{path}:{n}: not valid {encoding} text: {exc.reason}") from exc
     except (OSError, EOFError) as exc:  # includes gzip.BadGzipFile and truncated archives
         raise CorpusError(f"{path}: cannot read: {exc}") from exc
+
+
+def read_table(
+    path: Path, columns: Sequence[str], delimiter: str = "\t", encoding: str = "utf-8", quoting: int = csv.QUOTE_NONE
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """Yield (line number, row) of a delimited file whose header must name `columns`."""
+    with open(path, encoding=encoding, newline="") as fh:
+        reader = csv.DictReader(fh, delimiter=delimiter, quoting=quoting)
+        missing = [c for c in columns if c not in (reader.fieldnames or [])]
+        if missing:
+            raise CorpusError(f"{path}:1: missing columns {missing}; found {reader.fieldnames}")
+        for row in reader:
+            yield reader.line_num, row

@@ -15,7 +15,8 @@ import re
 from pathlib import Path
 from typing import Iterator
 
-from redflags.training.corpora.registry import CorpusError, Skips, register
+from redflags.training.corpora._text import read_table
+from redflags.training.corpora.registry import Skips, register
 from redflags.training.records import Record, Span, labels
 
 NAME = "babe"
@@ -36,30 +37,24 @@ def word_spans(text: str, words: list[str]) -> list[Span]:
 
 def read_file(path: Path, corpus: str, skips: Skips) -> Iterator[Record]:
     """Records of a BABE final-labels CSV (`;`-separated, UTF-8 with BOM)."""
-    with open(path, encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh, delimiter=";")
-        missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise CorpusError(f"{path}:1: missing columns {missing}; found {reader.fieldnames}")
-        for row in reader:
-            line = reader.line_num
-            text = (row["text"] or "").strip()
-            label = LABELS.get((row["label_bias"] or "").strip())
-            if not text:
-                skips.skip(path, line, "empty text")
-                continue
-            if label is None:
-                skips.skip(path, line, f"label_bias {row['label_bias']!r} is not Biased/Non-biased")
-                continue
-            try:
-                words = ast.literal_eval(row["biased_words"] or "[]")
-            except (ValueError, SyntaxError):
-                skips.skip(path, line, f"biased_words {row['biased_words']!r} is not a list")
-                continue
-            link = (row["news_link"] or "").strip()
-            doc_id = f"{corpus}/{link}" if link else f"{corpus}/row{line}"
-            spans = word_spans(text, list(words)) if label == 1 and isinstance(words, list) else []
-            yield Record(text, corpus, doc_id, labels(sensational_framing=label), spans)
+    for line, row in read_table(path, COLUMNS, delimiter=";", encoding="utf-8-sig", quoting=csv.QUOTE_MINIMAL):
+        text = (row["text"] or "").strip()
+        label = LABELS.get((row["label_bias"] or "").strip())
+        if not text:
+            skips.skip(path, line, "empty text")
+            continue
+        if label is None:
+            skips.skip(path, line, f"label_bias {row['label_bias']!r} is not Biased/Non-biased")
+            continue
+        try:
+            words = ast.literal_eval(row["biased_words"] or "[]")
+        except (ValueError, SyntaxError):
+            skips.skip(path, line, f"biased_words {row['biased_words']!r} is not a list")
+            continue
+        link = (row["news_link"] or "").strip()
+        doc_id = f"{corpus}/{link}" if link else f"{corpus}/row{line}"
+        spans = word_spans(text, list(words)) if label == 1 and isinstance(words, list) else []
+        yield Record(text, corpus, doc_id, labels(sensational_framing=label), spans)
 
 
 @register(NAME, informs=("sensational_framing",), kind="gold-proxy", licence="AGPL-3.0 (repository)", required=(FILE,))

@@ -12,11 +12,11 @@ doc_id: `biased_sents_lim2020/<id_article>` (46 articles).
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Iterator
 
-from redflags.training.corpora.registry import CorpusError, Skips, register
+from redflags.training.corpora._text import read_table
+from redflags.training.corpora.registry import Skips, register
 from redflags.training.records import Record, labels
 
 NAME = "biased_sents_lim2020"
@@ -37,27 +37,21 @@ def binarise(mean_rating: float) -> int | None:
 
 def read_file(path: Path, corpus: str, skips: Skips) -> Iterator[Record]:
     """Records of the aggregated TSV."""
-    with open(path, encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
-        missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise CorpusError(f"{path}:1: missing columns {missing}; found {reader.fieldnames}")
-        for row in reader:
-            line = reader.line_num
-            text = (row["sentence"] or "").strip()
-            try:
-                rating = float(row["mean_rating"])
-            except (TypeError, ValueError):
-                skips.skip(path, line, f"mean_rating {row['mean_rating']!r} is not a number")
-                continue
-            if not text:
-                skips.skip(path, line, "empty sentence")
-                continue
-            label = binarise(rating)
-            if label is None:
-                skips.skip(path, line, f"mean rating in ambiguous band [{NEGATIVE_BELOW}, {POSITIVE_AT})")
-                continue
-            yield Record(text, corpus, f"{corpus}/{row['id_article']}", labels(sensational_framing=label))
+    for line, row in read_table(path, COLUMNS):
+        text = (row["sentence"] or "").strip()
+        try:
+            rating = float(row["mean_rating"])
+        except (TypeError, ValueError):
+            skips.skip(path, line, f"mean_rating {row['mean_rating']!r} is not a number")
+            continue
+        if not text:
+            skips.skip(path, line, "empty sentence")
+            continue
+        label = binarise(rating)
+        if label is None:
+            skips.skip(path, line, f"mean rating in ambiguous band [{NEGATIVE_BELOW}, {POSITIVE_AT})")
+            continue
+        yield Record(text, corpus, f"{corpus}/{row['id_article']}", labels(sensational_framing=label))
 
 
 @register(NAME, informs=("sensational_framing",), kind="graded-proxy", licence="research use only", required=(FILE,))

@@ -11,11 +11,11 @@ Licence CC BY-NC-SA 4.0: a model trained on it inherits the non-commercial, shar
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Iterator
 
-from redflags.training.corpora.registry import CorpusError, Skips, register
+from redflags.training.corpora._text import read_table
+from redflags.training.corpora.registry import Skips, register
 from redflags.training.records import Record, labels
 
 NAME = "checkthat2025_subjectivity_en"
@@ -26,22 +26,16 @@ LABELS = {"SUBJ": 1, "OBJ": 0}
 
 def read_file(path: Path, corpus: str, skips: Skips) -> Iterator[Record]:
     """Records of one task TSV."""
-    with open(path, encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
-        missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise CorpusError(f"{path}:1: missing columns {missing}; found {reader.fieldnames}")
-        for row in reader:
-            line = reader.line_num
-            text = (row["sentence"] or "").strip()
-            label = LABELS.get((row["label"] or "").strip())
-            if label is None:
-                skips.skip(path, line, f"label {row['label']!r} is not SUBJ/OBJ")
-                continue
-            if not text:
-                skips.skip(path, line, "empty sentence")
-                continue
-            yield Record(text, corpus, f"{corpus}/{row['sentence_id']}", labels(sensational_framing=label))
+    for line, row in read_table(path, COLUMNS):
+        text = (row["sentence"] or "").strip()
+        label = LABELS.get((row["label"] or "").strip())
+        if label is None:
+            skips.skip(path, line, f"label {row['label']!r} is not SUBJ/OBJ")
+            continue
+        if not text:
+            skips.skip(path, line, "empty sentence")
+            continue
+        yield Record(text, corpus, f"{corpus}/{row['sentence_id']}", labels(sensational_framing=label))
 
 
 @register(

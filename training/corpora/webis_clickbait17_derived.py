@@ -11,11 +11,11 @@ doc_id: one per tweet, `webis_clickbait17_derived/<text_id>` (the tweet id).
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Iterator
 
-from redflags.training.corpora.registry import CorpusError, Skips, register
+from redflags.training.corpora._text import read_table
+from redflags.training.corpora.registry import Skips, register
 from redflags.training.records import Record, labels
 
 NAME = "webis_clickbait17_derived"
@@ -39,23 +39,17 @@ def binarise(truth_mean: float) -> int | None:
 def load(folder: Path, skips: Skips) -> Iterator[Record]:
     """Tweets with a clear mean clickbait judgement."""
     path = folder / FILE
-    with open(path, encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
-        missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise CorpusError(f"{path}:1: missing columns {missing}; found {reader.fieldnames}")
-        for row in reader:
-            line = reader.line_num
-            text = (row["post_text"] or "").strip()
-            try:
-                label = binarise(float(row["truth_mean"]))
-            except (TypeError, ValueError):
-                skips.skip(path, line, f"truth_mean {row['truth_mean']!r} is not a number")
-                continue
-            if not text:
-                skips.skip(path, line, "empty post text")
-                continue
-            if label is None:
-                skips.skip(path, line, f"truth_mean in ambiguous band [{NEGATIVE_BELOW}, {POSITIVE_AT})")
-                continue
-            yield Record(text, NAME, f"{NAME}/{row['text_id']}", labels(sensational_framing=label))
+    for line, row in read_table(path, COLUMNS):
+        text = (row["post_text"] or "").strip()
+        try:
+            label = binarise(float(row["truth_mean"]))
+        except (TypeError, ValueError):
+            skips.skip(path, line, f"truth_mean {row['truth_mean']!r} is not a number")
+            continue
+        if not text:
+            skips.skip(path, line, "empty post text")
+            continue
+        if label is None:
+            skips.skip(path, line, f"truth_mean in ambiguous band [{NEGATIVE_BELOW}, {POSITIVE_AT})")
+            continue
+        yield Record(text, NAME, f"{NAME}/{row['text_id']}", labels(sensational_framing=label))
