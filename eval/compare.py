@@ -16,7 +16,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 from sklearn.metrics import average_precision_score
 
-from redflags.eval.interchange import atomic_write_text, label_matrix
+from redflags.atomic import write_text
+from redflags.eval.interchange import label_matrix
 from redflags.eval.metrics import DEFAULT_N_BOOT, DEFAULT_SEED, bootstrap_f1, bootstrap_indices, pr_auc, prf
 from redflags.markers import MARKERS, STYLE_NOT_TRUTH
 
@@ -116,6 +117,6 @@ def run_compare(model_a: str, model_b: str, specs: Sequence[str], out_dir: Path 
               "comparison": comparison}
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "compare.json", json.dumps(result, indent=2) + "\n")
-    atomic_write_text(out / "compare.md", _md(result, str(model_a), str(model_b)))
+    write_text(out / "compare.json", json.dumps(result, indent=2) + "\n")
+    write_text(out / "compare.md", _md(result, str(model_a), str(model_b)))
     return result

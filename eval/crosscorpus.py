@@ -22,7 +22,8 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from redflags.eval.interchange import Example, atomic_write_text, from_dataset, label_matrix
+from redflags.atomic import write_text
+from redflags.eval.interchange import Example, from_dataset, label_matrix
 from redflags.eval.metrics import DEFAULT_SEED, marker_metrics
 from redflags.markers import MARKERS, STYLE_NOT_TRUTH
 
@@ -162,6 +163,6 @@ def run_cross_corpus(out_dir: Path | str, *, system: str = "tfidf", corpora: Seq
               "matrix": matrix}
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "crosscorpus.json", json.dumps(result, indent=2) + "\n")
-    atomic_write_text(out / "crosscorpus.md", _markdown(result))
+    write_text(out / "crosscorpus.json", json.dumps(result, indent=2) + "\n")
+    write_text(out / "crosscorpus.md", _markdown(result))
     return result

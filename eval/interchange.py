@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Optional, Sequence
 
 import numpy as np
 
+from redflags.atomic import write_text
 from redflags.markers import MARKERS
 
 log = logging.getLogger(__name__)
@@ -121,24 +120,10 @@ def read_jsonl(path: Path | str, markers: Sequence[str] = MARKERS) -> list[Examp
     return out
 
 
-def atomic_write_text(path: Path | str, text: str) -> None:
-    """Write text to `path` through a temporary file in the same folder, then rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_jsonl(examples: Iterable[Example | dict[str, Any]], path: Path | str) -> None:
     """Write examples (or ready-made dicts) as JSONL, atomically."""
     lines = [json.dumps(e.to_json() if isinstance(e, Example) else e, ensure_ascii=False) for e in examples]
-    atomic_write_text(path, "\n".join(lines) + ("\n" if lines else ""))
+    write_text(path, "\n".join(lines) + ("\n" if lines else ""))
 
 
 def from_dataset(ds: Any, markers: Sequence[str] = MARKERS) -> list[Example]:

@@ -17,7 +17,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from redflags.eval.interchange import Example, atomic_write_text, write_jsonl
+from redflags.atomic import write_text
+from redflags.eval.interchange import Example, write_jsonl
 from redflags.markers import MARKERS, STYLE_NOT_TRUTH
 
 log = logging.getLogger(__name__)
@@ -244,7 +245,7 @@ def write_report(out_dir: Path | str, result: dict[str, Any], examples: Sequence
     systems = result["systems"]
     figs = write_figures(out, markers, y, probs) if figures else {}
     result["figures"] = figs
-    atomic_write_text(out / "metrics.json", json.dumps(result, indent=2, sort_keys=False, ensure_ascii=False) + "\n")
+    write_text(out / "metrics.json", json.dumps(result, indent=2, sort_keys=False, ensure_ascii=False) + "\n")
     write_predictions(out / "predictions.jsonl", examples, probs,
                       {s: systems[s]["thresholds"] for s in probs}, markers)
 
@@ -266,7 +267,7 @@ def write_report(out_dir: Path | str, result: dict[str, Any], examples: Sequence
             md += [f"### {m}", ""] + [f"![{kind} {m}]({p})" for kind, p in f.items()] + [""]
     md += ["## Files", "", "- `metrics.json`: every number above and more (per corpus, per marker, with CIs)",
            "- `predictions.jsonl`: every sentence with each system's probability and flag per marker", ""]
-    atomic_write_text(out / "report.md", "\n".join(md))
+    write_text(out / "report.md", "\n".join(md))
 
     e = html.escape
     body = ["<h1>redflags evaluation report</h1>", f"<p><strong>{e(STYLE_NOT_TRUTH)}</strong></p>",
@@ -281,6 +282,6 @@ def write_report(out_dir: Path | str, result: dict[str, Any], examples: Sequence
              "font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}img{max-width:48%}")
     doc = (f'<!doctype html>\n<html><head><meta charset="utf-8"><title>redflags evaluation</title>'
            f"<style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
-    atomic_write_text(out / "report.html", doc)
+    write_text(out / "report.html", doc)
     return {"metrics": out / "metrics.json", "predictions": out / "predictions.jsonl",
             "markdown": out / "report.md", "html": out / "report.html"}

@@ -13,7 +13,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from redflags.eval.interchange import atomic_write_text
+from redflags.atomic import write_text
 from redflags.eval.metrics import DEFAULT_SEED, HEADLINE
 from redflags.markers import MARKERS, STYLE_NOT_TRUTH
 
@@ -82,6 +82,6 @@ def run_seeds(paths: Sequence[str], specs: Sequence[str], out_dir: Path | str, *
     result = {"note": STYLE_NOT_TRUTH, "command": command, "runs": list(runs), "per_run": runs,
               "aggregate": aggregate(runs)}
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "seeds.json", json.dumps(result, indent=2) + "\n")
-    atomic_write_text(out / "seeds.md", _markdown(result))
+    write_text(out / "seeds.json", json.dumps(result, indent=2) + "\n")
+    write_text(out / "seeds.md", _markdown(result))
     return result

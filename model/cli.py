@@ -10,9 +10,7 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
 import sys
-import tempfile
 from enum import Enum
 from pathlib import Path
 from typing import Iterator, Optional
@@ -21,6 +19,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from redflags.atomic import write_text
 from redflags.markers import STYLE_NOT_TRUTH
 
 log = logging.getLogger(__name__)
@@ -144,19 +143,6 @@ def _render(reports: list, fmt: Format, width: Optional[int]) -> str:
     return buf.getvalue()
 
 
-def _write_atomic(path: Path, content: str) -> None:
-    """Write to a temporary file beside `path`, then rename: readers never see half a report."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(content)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 @app.command()
 def score(
     paths: list[str] = typer.Argument(
@@ -201,7 +187,7 @@ def score(
     )
     if out is not None:
         try:
-            _write_atomic(out, _render(reports, fmt, width=120))
+            write_text(out, _render(reports, fmt, width=120))
         except OSError as e:
             error(f"{out}: cannot write the report ({e.strerror or e})")
             raise typer.Exit(1) from None

@@ -1,4 +1,4 @@
-"""The three rhetorical markers redflags scores, as defined in docs/LABELS.md."""
+"""The three rhetorical markers redflags scores, as defined in docs/CODEBOOK.md."""
 
 from __future__ import annotations
 

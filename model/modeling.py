@@ -16,9 +16,6 @@ import dataclasses
 import importlib
 import json
 import logging
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Optional
@@ -27,6 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from redflags.atomic import atomic_dir
 from redflags.markers import MARKERS
 
 log = logging.getLogger(__name__)
@@ -227,9 +225,7 @@ class RedflagsModel(nn.Module):
         from safetensors.torch import save_file
 
         directory = Path(directory)
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-", dir=directory.parent))
-        try:
+        with atomic_dir(directory) as tmp:
             if not self.config.versions:
                 self.config.versions = _versions()
             (tmp / CONFIG_FILE).write_text(json.dumps(self.config.to_dict(), indent=2, sort_keys=False) + "\n")
@@ -237,10 +233,6 @@ class RedflagsModel(nn.Module):
             tokenizer.save_pretrained(str(tmp))
             if card is not None:
                 (tmp / CARD_FILE).write_text(card)
-            _replace_dir(tmp, directory)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
         return directory
 
     @classmethod
@@ -314,17 +306,6 @@ def _quiet_transformers() -> Iterator[None]:
         hf_logging.set_verbosity(before)
         if bars:
             hf_logging.enable_progress_bar()
-
-
-def _replace_dir(tmp: Path, target: Path) -> None:
-    """Swap a finished temporary directory into place; the old one is removed only after the rename."""
-    if target.exists():
-        old = target.with_name(f".{target.name}.old-{os.getpid()}")
-        os.replace(target, old)
-        os.replace(tmp, target)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, target)
 
 
 def _versions() -> dict[str, str]:

@@ -8,11 +8,10 @@ dev metrics from training) and, when given, the evaluation harness's metrics.jso
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from redflags.atomic import write_text
 from redflags.markers import DESCRIPTIONS, MARKERS, STYLE_NOT_TRUTH
 
 SHORT = {"unverifiable_sourcing": "U", "hedging": "H", "sensational_framing": "S"}
@@ -75,6 +74,8 @@ def _harness_section(title: str, result: dict[str, Any]) -> list[str]:
     lines = [f"### {title}", ""]
     if result.get("command"):
         lines += ["Produced by:", "", "```bash", str(result["command"]), "```", ""]
+    if result.get("report_link"):
+        lines += [f"Full report with confidence intervals and figures: [{result['report_link']}]({result['report_link']})", ""]
     cols = ("n", "positives", "threshold", "precision", "recall", "f1", "pr_auc", "ece")
     lines += ["| marker | system | " + " | ".join(cols) + " |", "|---|---|" + "---|" * len(cols)]
     for m in MARKERS:
@@ -124,7 +125,7 @@ def render_card(config: Any, eval_metrics: dict[str, Any] | None = None) -> str:
     for m in markers:
         lines.append(f"- **{m}** ({SHORT.get(m, m)}): {DESCRIPTIONS.get(m, '')}; "
                      f"threshold {_fmt(config.thresholds.get(m))}")
-    lines += ["", "The full codebook, with decided edge cases, is `LABELS.md` in the repository.", "",
+    lines += ["", "The full codebook, with decided edge cases, is `docs/CODEBOOK.md` in the redflags repository.", "",
               "## Model", "",
               f"- base encoder: `{config.base_encoder or 'built from encoder_config (random, test model)'}`, "
               f"max length {config.max_length} tokens",
@@ -181,11 +182,7 @@ def write_card(model_dir: Path | str, eval_metrics: dict[str, Any] | None = None
     d = Path(model_dir)
     config = ModelConfig.from_dict(json.loads((d / CONFIG_FILE).read_text(encoding="utf-8")))
     text = render_card(config, eval_metrics)
-    fd, tmp = tempfile.mkstemp(dir=d, prefix=f".{CARD_FILE}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, d / CARD_FILE)
-    return d / CARD_FILE
+    return write_text(d / CARD_FILE, text)
 
 
 __all__ = ["render_card", "write_card", "MARKERS"]

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -133,9 +134,14 @@ def card_command(
         if not sep or not title.strip() or not path.strip():
             _fail(f"--metrics {item!r} must look like TITLE=PATH")
         try:
-            sections[title.strip()] = json.loads(Path(path).read_text(encoding="utf-8"))
+            result = json.loads(Path(path).read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as e:
             _fail(f"{path}: cannot read metrics ({e})")
+        report = Path(path).with_name("report.md")
+        if isinstance(result, dict) and report.is_file():
+            # The card links the full report (tables and figures) that sits beside the metrics.
+            result["report_link"] = os.path.relpath(report.resolve(), model_dir.resolve())
+        sections[title.strip()] = result
     if not (model_dir / "config.json").is_file():
         _fail(f"{model_dir}: not a model directory (config.json is missing)")
     typer.echo(f"model card written to {write_card(model_dir, sections or None)}")

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import tempfile
 import types
 import typing
 from dataclasses import asdict, dataclass, field
@@ -20,6 +18,7 @@ from typing import Any, Literal, Optional, Union
 
 import yaml
 
+from redflags.atomic import write_text
 from redflags.markers import MARKERS
 
 
@@ -355,10 +354,5 @@ def load_config(path: Path | str, overrides: list[str] | None = None) -> RunConf
 
 def save_config(cfg: RunConfig, path: Path | str) -> None:
     """Write the resolved config as YAML, atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(cfg.to_yaml())
-    os.replace(tmp, path)
+    write_text(path, cfg.to_yaml())
 

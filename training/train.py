@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import random
 import shutil
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -32,6 +30,7 @@ import torch.nn.functional as F
 from sklearn.metrics import average_precision_score
 from tqdm.auto import tqdm
 
+from redflags.atomic import atomic_dir, atomic_path
 from redflags.markers import MARKERS
 from redflags.modeling import LoraSettings, ModelConfig, RedflagsModel, load_base_tokenizer, tiny_config
 from redflags.training import calibrate
@@ -186,14 +185,8 @@ def _subset(n: int, k: int | None, seed: int) -> np.ndarray:
 
 
 def _atomic_torch_save(obj: Any, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         torch.save(obj, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # ---------------------------------------------------------------- checkpoints
@@ -217,8 +210,7 @@ def save_checkpoint(work_dir: Path, model: RedflagsModel, optimizer: Any, schedu
                     state: TrainState, cfg_dict: dict[str, Any], keep: int) -> Path:
     """Write a checkpoint folder atomically (temporary folder, then rename) and prune old ones."""
     target = work_dir / f"{CHECKPOINT_PREFIX}{state.step:08d}"
-    tmp = Path(tempfile.mkdtemp(dir=work_dir, prefix=f".{target.name}."))
-    try:
+    with atomic_dir(target) as tmp:
         torch.save({
             "model": model.trainable_state_dict(),
             "optimizer": optimizer.state_dict(),
@@ -227,11 +219,6 @@ def save_checkpoint(work_dir: Path, model: RedflagsModel, optimizer: Any, schedu
             "state": asdict(state),
             "config": cfg_dict,
         }, tmp / STATE_FILE)
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     for old in checkpoints(work_dir)[:-keep]:
         shutil.rmtree(old, ignore_errors=True)
     return target

@@ -1,6 +1,6 @@
 """Every weak-labelling rule the corpus loaders use, in one place.
 
-Each rule implements a part of the codebook (LABELS.md, beside ../shared/data) that a corpus does not
+Each rule implements a part of the codebook (docs/CODEBOOK.md, which follows the shared LABELS.md) that a corpus does not
 annotate directly. The rules are deliberately simple string rules: they are documented, tested on
 hand-written examples (tests/test_weak_labels.py) and their known blind spots are listed in the
 docstrings, so the noise they add to training labels can be judged.
