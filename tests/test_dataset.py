@@ -174,3 +174,22 @@ def test_split_fractions_must_sum_to_one() -> None:
 
     with pytest.raises(ConfigError, match="sum to 1"):
         SplitConfig(0.5, 0.1, 0.1).check("data.split")
+
+
+def test_corpus_markers_restriction_masks_the_other_markers(monkeypatch, tmp_path) -> None:
+    """`markers:` in a corpus spec keeps only those labels; the rest become unknown (-1)."""
+    from redflags.training.config import ConfigError
+
+    with pytest.raises(ConfigError, match="markers"):
+        CorpusSpec(markers=["colour"]).check("data.corpora.x")
+    recs = [Record(f"Sentence {d} may be {d}.", "corp_a", f"d{d}", labels(hedging=d % 2, unverifiable_sourcing=1))
+            for d in range(20)]
+    data_dir = fake_corpora(monkeypatch, tmp_path, {"corp_a": ("gold", recs)})
+    cfg = data_cfg(data_dir, tmp_path, ["corp_a"])
+    cfg.corpora["corp_a"].markers = ["unverifiable_sourcing"]
+    dd = ds_mod.build_dataset(cfg)
+    rows = [r for split in dd.values() for r in split]
+    assert len(rows) == 20
+    assert all(r["hedging"] == -1 and r["unverifiable_sourcing"] == 1 for r in rows)
+    full = data_cfg(data_dir, tmp_path, ["corp_a"])  # no restriction: a different cache, hedging kept
+    assert {r["hedging"] for split in ds_mod.build_dataset(full).values() for r in split} == {0, 1}

@@ -34,6 +34,9 @@ def _corpus_rows(training_config: dict[str, Any] | None) -> list[str]:
     for name, spec in sorted(corpora.items()):
         info = CORPORA.get(name)
         informs = ", ".join(info.informs) if info else "?"
+        used = (spec or {}).get("markers")
+        if used is not None:  # the config restricted which markers this corpus teaches
+            informs = ", ".join(used) + (f" (of {', '.join(info.informs)})" if info else "")
         rows.append(f"| {name} | {info.kind if info else '?'} | {informs} | {_fmt((spec or {}).get('weight'))} | "
                     f"{_fmt((spec or {}).get('max_records'))} | {info.licence if info else 'unknown'} |")
     return rows

@@ -28,12 +28,19 @@ class ConfigError(ValueError):
 
 @dataclass
 class CorpusSpec:
-    """One training corpus: its sampling weight and an optional cap on its records."""
+    """One training corpus: its sampling weight, an optional cap on its records, the markers it labels."""
 
     weight: float = 1.0  # relative share of training batches drawn from this corpus
     max_records: Optional[int] = None  # cap applied (by whole documents, seeded) before dedup
+    # Markers whose labels this corpus contributes; the others are masked (unknown). None: all it informs.
+    # Lets a corpus teach one marker while another marker is held out for a cross-corpus test.
+    markers: Optional[list[str]] = None
 
     def check(self, key: str) -> None:
+        if self.markers is not None:
+            unknown = [m for m in self.markers if m not in MARKERS]
+            if unknown or not self.markers:
+                raise ConfigError(f"{key}.markers must list markers out of {', '.join(MARKERS)}, got {self.markers}")
         if self.weight < 0:
             raise ConfigError(f"{key}.weight must be >= 0, got {self.weight}")
         if self.max_records is not None and self.max_records <= 0:

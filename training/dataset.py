@@ -18,6 +18,7 @@ Build steps (each deterministic given the data config):
 
 from __future__ import annotations
 
+import dataclasses
 import contextlib
 import hashlib
 import json
@@ -202,7 +203,9 @@ def _data_key(cfg: DataConfig, data_dir: Path) -> str:
     payload = {
         "version": DATASET_VERSION,
         "data_dir": str(data_dir.resolve()),
-        "corpora": {n: s.max_records for n, s in sorted(cfg.corpora.items())},
+        # (markers only when restricted, so the keys of existing caches stay valid)
+        "corpora": {n: s.max_records if s.markers is None else [s.max_records, sorted(s.markers)]
+                    for n, s in sorted(cfg.corpora.items())},
         "seed": cfg.seed,
         "split": [cfg.split.train, cfg.split.dev, cfg.split.test],
     }
@@ -218,6 +221,9 @@ def build_rows(cfg: DataConfig, data_dir: Path, stats: BuildStats) -> dict[str, 
         stats.available[name] = len(recs)
         if spec.max_records is not None:
             recs = cap_records(recs, spec.max_records, cfg.seed)
+        if spec.markers is not None:  # mask what this corpus is not asked to teach (copies: records may be shared)
+            recs = [dataclasses.replace(r, labels={m: (v if m in spec.markers else None) for m, v in r.labels.items()})
+                    for r in recs]
         stats.loaded[name] = len(recs)
         log.info("%s: %d records (%d available)", name, len(recs), stats.available[name])
         records.extend(recs)
