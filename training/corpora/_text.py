@@ -1,4 +1,4 @@
-"""Small helpers shared by the loaders: re-joining tokenised text (SFU reviews, SUBJ), reading lines and tables.
+"""Small helpers shared by the loaders: re-joining tokenised text (SFU reviews, SUBJ), reading lines, tables and XML.
 
 Those corpora store text as space-separated tokens ("do n't", "it 's ."). News text is not tokenised, so
 the loaders re-join tokens into ordinary text, keeping each token's character offsets for cue spans.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -72,3 +73,12 @@ def read_table(
             raise CorpusError(f"{path}:1: missing columns {missing}; found {reader.fieldnames}")
         for row in reader:
             yield reader.line_num, row
+
+
+def parse_xml(path: Path) -> ET.Element:
+    """The root element of an XML file; a parse error names the file and line."""
+    try:
+        return ET.parse(path).getroot()
+    except ET.ParseError as exc:
+        line = exc.position[0] if exc.position else None
+        raise CorpusError(f"{path}:{line}: not well-formed XML: {exc}") from exc

@@ -15,7 +15,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Iterator
 
-from redflags.training.corpora.registry import CorpusError, Skips, register
+from redflags.training.corpora._text import parse_xml
+from redflags.training.corpora.registry import Skips, register
 from redflags.training.records import Record, Span, labels
 
 log = logging.getLogger(__name__)
@@ -51,11 +52,7 @@ def sentence_text_and_cues(elem: ET.Element) -> tuple[str, list[tuple[int, int]]
 
 def read_file(path: Path, corpus: str, skips: Skips) -> Iterator[Record]:
     """Records of one BioScope XML file."""
-    try:
-        root = ET.parse(path).getroot()
-    except ET.ParseError as exc:
-        line = exc.position[0] if exc.position else None
-        raise CorpusError(f"{path}:{line}: not well-formed XML: {exc}") from exc
+    root = parse_xml(path)
     for d, doc in enumerate(root.iter("Document")):
         doc_id_el = doc.find("DocID")
         raw_id = (doc_id_el.text or "").strip() if doc_id_el is not None else ""

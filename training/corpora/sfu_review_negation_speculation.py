@@ -16,7 +16,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Iterator
 
-from redflags.training.corpora._text import join_tokens
+from redflags.training.corpora._text import join_tokens, parse_xml
 from redflags.training.corpora.registry import CorpusError, Skips, register
 from redflags.training.records import Record, Span, labels
 
@@ -47,11 +47,7 @@ def sentence_tokens(sent: ET.Element) -> tuple[list[str], list[str | None]]:
 
 def read_file(path: Path, corpus: str, doc_id: str, skips: Skips) -> Iterator[Record]:
     """Records of one review file."""
-    try:
-        root = ET.parse(path).getroot()
-    except ET.ParseError as exc:
-        line = exc.position[0] if exc.position else None
-        raise CorpusError(f"{path}:{line}: not well-formed XML: {exc}") from exc
+    root = parse_xml(path)
     for i, sent in enumerate(root.iter("SENTENCE")):
         tokens, cue_of = sentence_tokens(sent)
         if not tokens:

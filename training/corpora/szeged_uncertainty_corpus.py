@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from redflags.training.corpora._text import parse_xml
 from redflags.training.corpora.registry import CorpusError, Skips, register
 from redflags.training.records import Record, Span, labels
 
@@ -62,11 +63,7 @@ def _sentence(el: ET.Element) -> tuple[str, tuple[tuple[int, int, str], ...]]:
 def iter_sentences(path: Path) -> Iterator[SzegedSentence]:
     """Every Sentence of one Szeged XML file with its document id and part type."""
     prefix = path.stem
-    try:
-        root = ET.parse(path).getroot()
-    except ET.ParseError as exc:
-        line = exc.position[0] if exc.position else None
-        raise CorpusError(f"{path}:{line}: not well-formed XML: {exc}") from None
+    root = parse_xml(path)
     for n, doc in enumerate(root.iter("Document"), start=1):
         did = doc.findtext("DocID")
         if not did or not did.strip():
