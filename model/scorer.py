@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional, Sequence
 
 import numpy as np
 
+from redflags import inference
 from redflags.report import ArticleReport, SentenceScore
 from redflags.segment import Sentence, iter_sentences
 
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BATCH_SIZE = 32
+DEFAULT_BATCH_SIZE = inference.DEFAULT_BATCH_SIZE
 # The pool holds this many batches before it is sorted and scored.
 POOL_BATCHES = 8
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default_model"
@@ -83,41 +84,24 @@ class Scorer:
         probs, _ = self._proba(texts, batch_size)
         return probs
 
-    def _proba(self, texts: list[str], batch_size: int) -> tuple[np.ndarray, np.ndarray]:
-        """(probabilities (n, M), truncated (n,) bool) for sentences, batched by token length."""
-        import torch
+    def predict(self, sentences: Sequence[str], batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
+        """Flags, shape (len(sentences), len(markers)), bool: `predict_proba` at each marker's threshold."""
+        probs = self.predict_proba(sentences, batch_size=batch_size)
+        return probs >= np.array([self.thresholds[m] for m in self.markers])
 
+    def save_pretrained(self, directory: str | Path, card: Optional[str] = None) -> Path:
+        """Write this scorer's model directory (adapters, head, config, tokenizer, card)."""
+        if card is None and self.model_dir is not None and (Path(self.model_dir) / "README.md").is_file():
+            card = (Path(self.model_dir) / "README.md").read_text(encoding="utf-8")
+        return self.model.save_pretrained(directory, self.tokenizer, card=card)
+
+    def _proba(self, texts: list[str], batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+        """(probabilities (n, M), truncated (n,) bool) for sentences, through the one inference path."""
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        n = len(texts)
-        probs = np.zeros((n, len(self.markers)), dtype=np.float64)
-        truncated = np.zeros(n, dtype=bool)
-        if n == 0:
-            return probs, truncated
-        tok = self.tokenizer
-        # Tokenise once, cut at max_length; a sentence that overflowed into a second window was truncated.
-        enc = tok(texts, truncation=True, max_length=self.max_length, return_overflowing_tokens=True, verbose=False)
-        ids: list[list[int]] = [[] for _ in range(n)]
-        seen = np.zeros(n, dtype=bool)
-        for seq, k in zip(enc["input_ids"], enc["overflow_to_sample_mapping"]):
-            if seen[k]:
-                truncated[k] = True
-            else:
-                ids[k], seen[k] = seq, True
-        order = np.argsort([len(s) for s in ids], kind="stable")
-        with torch.inference_mode():
-            for b in range(0, n, batch_size):
-                rows = order[b : b + batch_size]
-                batch = tok.pad(
-                    {"input_ids": [ids[r] for r in rows]},
-                    padding=True,
-                    return_tensors="pt",
-                )
-                logits = self.model(
-                    batch["input_ids"].to(self.device), batch["attention_mask"].to(self.device)
-                )  # (B, M)
-                probs[rows] = self.model.calibrated_proba(logits)
-        return probs, truncated
+        ids, truncated = inference.tokenize(self.tokenizer, texts, self.max_length)
+        logits = inference.predict_logits(self.model, ids, self.tokenizer.pad_token_id, batch_size, self.device)
+        return self.model.calibrated_proba(logits), truncated
 
     # --- articles -------------------------------------------------------------------------------
 
@@ -256,7 +240,8 @@ def load(path: str | Path | None = None, device: Optional[str] = None) -> Scorer
         if not isinstance(path, (str, Path)):
             raise TypeError(f"path must be a str or Path to a model directory, got {type(path).__name__}")
         directory = Path(path).expanduser()
-    model, tokenizer = RedflagsModel.from_pretrained(directory)
+    model = RedflagsModel.from_pretrained(directory)
+    tokenizer = model.tokenizer
     # Without its vocabulary files a tokenizer still loads (special tokens only) and maps every
     # word to [UNK]: scores would be silently meaningless. Its size must fit the embeddings.
     rows = model.encoder.get_input_embeddings().num_embeddings

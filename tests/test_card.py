@@ -23,7 +23,8 @@ def harness(command: str) -> dict:
 
 
 def test_card_has_the_required_parts(tiny_model_dir: Path, tmp_path: Path) -> None:
-    model, tok = RedflagsModel.from_pretrained(tiny_model_dir)
+    model = RedflagsModel.from_pretrained(tiny_model_dir)
+    tok = model.tokenizer
     model.config.training_config = {"data": {"corpora": {"babe": {"weight": 1.0, "max_records": None}}}}
     model.save_pretrained(tmp_path / "m", tok)
     path = write_card(tmp_path / "m", {"Test split": harness("redflags evaluate --data all:test")})

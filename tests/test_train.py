@@ -80,7 +80,8 @@ def test_loss_decreases_and_model_directory_loads(tmp_path: Path, toy_data: Path
                    on_step=lambda step, loss: losses.append(loss), command="pytest")
     first, last = sum(losses[:10]) / 10, sum(losses[-10:]) / 10
     assert last < first * 0.8, (first, last)
-    model, tok = RedflagsModel.from_pretrained(tmp_path / "model")
+    model = RedflagsModel.from_pretrained(tmp_path / "model")
+    tok = model.tokenizer
     cal = model.config.calibration
     assert set(cal) == set(MARKERS) and cal[U] == {"a": 1.0, "b": 0.0}  # no U labels: identity
     assert cal[H] != {"a": 1.0, "b": 0.0} and 0 < model.config.thresholds[H] < 1
@@ -151,3 +152,38 @@ def test_length_grouped_batches_cover_the_draws_and_are_reproducible() -> None:
     spread = np.mean([np.ptp(lengths[b]) for b in batches])
     plain = np.mean([np.ptp(lengths[b]) for b in epoch_batches(w, lengths, 3, 0, 8, group=1)])
     assert spread < plain
+
+
+@pytest.mark.parametrize("bf16", [False, True])
+def test_fitted_probabilities_are_the_served_ones_and_the_card_matches_evaluation(
+        tmp_path: Path, toy_data: Path, bf16: bool) -> None:
+    """Calibration and thresholds are fitted on exactly what the scorer serves (same path, dtype, padding),
+    and the card's dev figures are what the evaluation harness's metrics give on the same data."""
+    import numpy as np
+
+    import redflags
+    from redflags.eval.metrics import marker_metrics
+    from redflags.modeling import apply_calibration
+    from redflags.training.dataset import build_dataset
+    from redflags.training.train import encode, predict_logits
+
+    cfg = tiny_run_config(tmp_path, toy_data, max_steps=30, eval_every=10, checkpoint_every=10, bf16=bf16)
+    result = train(cfg, tmp_path / "model", work_dir=tmp_path / "work", progress=False)
+    dev = build_dataset(cfg.data)["dev"]
+    enc = encode(dev, result.tokenizer, cfg.model.max_length)
+    fitted = apply_calibration(predict_logits(result.model, enc, result.tokenizer.pad_token_id),
+                               result.model.config.calibration, MARKERS)
+    scorer = redflags.load(tmp_path / "model")
+    served = scorer.predict_proba(list(dev["text"]), batch_size=7)  # another batching: same numbers
+    assert np.abs(fitted - served).max() < 1e-6
+    card = RedflagsModel.from_pretrained(tmp_path / "model").config.metrics["dev_calibrated"]
+    for j, m in enumerate(MARKERS):
+        if card[m]["method"] == "identity":
+            continue
+        y = np.asarray(dev[m])
+        harness = marker_metrics(y, served[:, j], scorer.thresholds[m], n_boot=0)
+        for key in ("f1", "precision", "recall", "pr_auc"):
+            assert card[m][key] == pytest.approx(harness[key], abs=1e-6), (m, key)
+        assert card[m]["ece_after"] == pytest.approx(harness["ece"], abs=1e-6)  # batches of 7 vs 64: float32 rounding
+    flags = scorer.predict(list(dev["text"]))
+    assert flags.dtype == bool and (flags == (served >= np.array([scorer.thresholds[m] for m in MARKERS]))).all()

@@ -15,15 +15,13 @@ from typing import Any, Sequence
 import numpy as np
 from scipy.optimize import minimize_scalar
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import average_precision_score, precision_recall_curve, precision_recall_fscore_support
+
+from redflags.eval import metrics
+from redflags.modeling import apply_calibration
 
 log = logging.getLogger(__name__)
 
 IDENTITY = {"a": 1.0, "b": 0.0}
-
-
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
 
 
 def fit_platt(z: np.ndarray, y: np.ndarray) -> dict[str, float]:
@@ -45,26 +43,6 @@ def fit_temperature(z: np.ndarray, y: np.ndarray) -> dict[str, float]:
 
     res = minimize_scalar(nll, bounds=(-5.0, 5.0), method="bounded")
     return {"a": float(np.exp(-res.x)), "b": 0.0}
-
-
-def best_f1_threshold(p: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """(threshold, F1) maximising F1 when predicting p >= threshold."""
-    precision, recall, thresholds = precision_recall_curve(y, p)
-    f1 = np.where(precision + recall > 0, 2 * precision * recall / np.maximum(precision + recall, 1e-12), 0.0)
-    i = int(np.argmax(f1[:-1])) if len(thresholds) else 0
-    return (float(thresholds[i]) if len(thresholds) else 0.5), float(f1[i])
-
-
-def expected_calibration_error(p: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
-    """ECE with equal-width bins."""
-    edges = np.linspace(0, 1, bins + 1)
-    idx = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
-    ece = 0.0
-    for b in range(bins):
-        sel = idx == b
-        if sel.any():
-            ece += sel.mean() * abs(p[sel].mean() - y[sel].mean())
-    return float(ece)
 
 
 @dataclass
@@ -96,16 +74,16 @@ def fit(logits: np.ndarray, labels: np.ndarray, markers: Sequence[str], method: 
             # A negative slope would invert the model's ranking; a temperature keeps it.
             log.warning("calibration: Platt slope for %s is %.3g <= 0; using a temperature instead", m, params["a"])
             params, used = fit_temperature(z, y), "temperature"
-        p = sigmoid(params["a"] * z + params["b"])
-        t, f1 = best_f1_threshold(p, y)
-        pred = p >= t
-        prec, rec, _, _ = precision_recall_fscore_support(y, pred, average="binary", zero_division=0)
+        p = apply_calibration(z[:, None], {m: params}, [m])[:, 0]
+        t, _ = metrics.best_f1_threshold(y, p)
         cal[m], thr[m] = params, t
+        # The same metric code the evaluation harness reports (eval/metrics.py), on the served probabilities.
+        dev = metrics.marker_metrics(y, p, t, n_boot=0)
         report[m] = {
             "n": int(len(y)), "positives": int(y.sum()), "method": used, "threshold": t,
-            "precision": float(prec), "recall": float(rec), "f1": float(f1),
-            "pr_auc": float(average_precision_score(y, p)),
-            "ece_before": expected_calibration_error(sigmoid(z), y), "ece_after": expected_calibration_error(p, y),
+            "precision": dev["precision"], "recall": dev["recall"], "f1": dev["f1"], "pr_auc": dev["pr_auc"],
+            "ece_before": metrics.expected_calibration_error(y, apply_calibration(z[:, None], {m: IDENTITY}, [m])[:, 0])[0],
+            "ece_after": dev["ece"],
         }
     return Calibration(cal, thr, report)
 

@@ -11,8 +11,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from redflags.atomic import write_text
 from redflags.markers import DESCRIPTIONS, MARKERS, STYLE_NOT_TRUTH
+from redflags.model_dir import CARD_FILE, HUB_NAMES
+from redflags.modeling import read_config
+from redflags.training.corpora import CORPORA
 
 SHORT = {"unverifiable_sourcing": "U", "hedging": "H", "sensational_framing": "S"}
 
@@ -26,8 +31,6 @@ def _fmt(v: Any) -> str:
 
 
 def _corpus_rows(training_config: dict[str, Any] | None) -> list[str]:
-    from redflags.training.corpora import CORPORA
-
     corpora = (training_config or {}).get("data", {}).get("corpora", {})
     rows = ["| corpus | kind | markers informed (others masked) | sampling weight | record cap | licence |",
             "|---|---|---|---|---|---|"]
@@ -118,11 +121,57 @@ def _eval_sections(eval_metrics: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _model_index(config: Any, eval_metrics: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """model-index results: per evaluation (title), the model's F1, PR-AUC and ECE per marker."""
+    results = []
+    evals = {"Evaluation harness": eval_metrics} if eval_metrics and "systems" in eval_metrics else (eval_metrics or {})
+    for title, result in evals.items():
+        if not isinstance(result, dict) or "systems" not in result:
+            continue
+        model_sys = next(iter(result["systems"].values()), {})
+        per = ((model_sys.get("metrics") or {}).get("markers")) or {}
+        metrics = [{"type": key, "name": f"{label} {m}", "value": round(float(row[key]), 4)}
+                   for m, row in per.items() for key, label in (("f1", "F1"), ("pr_auc", "PR-AUC"), ("ece", "ECE"))
+                   if row.get(key) is not None]
+        if metrics:
+            results.append({"task": {"type": "text-classification", "name": "multi-label sentence classification"},
+                            "dataset": {"name": str(title), "type": "redflags-evaluation"}, "metrics": metrics})
+    dev = (config.metrics or {}).get("dev_calibrated") or {}
+    if not results and dev:
+        metrics = [{"type": key, "name": f"{key} {m} (dev)", "value": round(float(row[key]), 4)}
+                   for m, row in dev.items() for key in ("f1", "pr_auc") if row.get(key) is not None]
+        results.append({"task": {"type": "text-classification", "name": "multi-label sentence classification"},
+                        "dataset": {"name": "dev split (fitted on)", "type": "redflags-training"}, "metrics": metrics})
+    return results
+
+
+def front_matter(config: Any, eval_metrics: dict[str, Any] | None = None) -> str:
+    """YAML metadata that the Hugging Face Hub and its tools read: licence, base model, datasets, model-index."""
+    corpora = sorted(((config.training_config or {}).get("data") or {}).get("corpora") or {})
+    meta: dict[str, Any] = {
+        # The code is Apache-2.0; the weights carry the terms of the corpora they were trained on (listed below).
+        "license": "other",
+        "license_name": "apache-2.0-code-and-training-corpora-terms",
+        "language": ["en"],
+        "library_name": "peft" if config.lora else "transformers",
+        "pipeline_tag": "text-classification",
+        "tags": ["redflags", "multi-label", "news", "style-not-truth"],
+    }
+    if config.base_encoder:
+        meta["base_model"] = HUB_NAMES.get(config.base_encoder, config.base_encoder)
+    if corpora:
+        meta["datasets"] = corpora
+    index = _model_index(config, eval_metrics)
+    if index:
+        meta["model-index"] = [{"name": "redflags", "results": index}]
+    return yaml.safe_dump(meta, sort_keys=False, allow_unicode=True)
+
+
 def render_card(config: Any, eval_metrics: dict[str, Any] | None = None) -> str:
     """Markdown for a model card from a ModelConfig and optional evaluation metrics."""
     tc = config.training_config or {}
     markers = list(config.markers)
-    lines = ["# redflags model", "", f"> {STYLE_NOT_TRUTH}", "",
+    lines = ["---", front_matter(config, eval_metrics).rstrip(), "---", "", "# redflags model", "", f"> {STYLE_NOT_TRUTH}", "",
              "Scores each sentence of a news article for rhetorical markers (multi-label, independent probabilities).",
              "", "## Markers", ""]
     for m in markers:
@@ -180,10 +229,8 @@ def write_card(model_dir: Path | str, eval_metrics: dict[str, Any] | None = None
     `eval_metrics`: the evaluation harness's metrics.json (a dict with "systems"), or a mapping
     title -> metrics.json, e.g. {"Dev split": dev, "Test split": test, "Cross-corpus (held out)": xc}.
     """
-    from redflags.modeling import CARD_FILE, CONFIG_FILE, ModelConfig
-
     d = Path(model_dir)
-    config = ModelConfig.from_dict(json.loads((d / CONFIG_FILE).read_text(encoding="utf-8")))
+    config = read_config(d)
     text = render_card(config, eval_metrics)
     return write_text(d / CARD_FILE, text)
 

@@ -27,7 +27,7 @@ def _fail(message: str) -> None:
 
 def train_command(
     config: Path = typer.Argument(..., help="YAML run config, e.g. configs/default.yaml.", show_default=False),
-    out: Path = typer.Option(..., "--out", "-o", help="Model directory to write (what `redflags score --model` loads)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Model directory to write (what `redflags score --model` loads); default: output.dir of the config.", show_default=False),
     overrides: list[str] = typer.Option([], "--set", help="Override a config value: section.key=value (YAML types); repeatable."),
     resume: bool = typer.Option(False, "--resume", help="Continue from the newest checkpoint in the work directory."),
     max_train_samples: Optional[int] = typer.Option(None, "--max-train-samples", min=1,
@@ -51,6 +51,14 @@ def train_command(
         cfg = load_config(config, extra)
     except ConfigError as e:
         _fail(str(e))
+    if out is None:
+        if cfg.output.dir is None:
+            _fail("no model directory: give --out DIR or set output.dir in the config")
+        out = Path(cfg.output.dir)
+    if cfg.calibration.dev_corpora:
+        unknown = [c for c in cfg.calibration.dev_corpora if c not in cfg.data.corpora]
+        if unknown:
+            _fail(f"calibration.dev_corpora names corpora that are not in data.corpora: {', '.join(unknown)}")
     _log_to_stderr()
     from redflags.training.corpora import CorpusError
     from redflags.training.train import ResumeError, train

@@ -178,16 +178,19 @@ class TrainingSection:
 
 @dataclass
 class CalibrationSection:
-    method: Literal["platt", "temperature"] = "platt"
-    threshold: Literal["f1"] = "f1"  # per-marker threshold maximising dev F1 on calibrated probs
+    method: Literal["platt", "temperature"] = "platt"  # thresholds always maximise dev F1 on calibrated probs
+    # The dev rows that pick the best step and fit calibration and thresholds: these corpora only
+    # (e.g. the news annotations, the text the model is for); null: every dev row.
+    dev_corpora: Optional[list[str]] = None
 
     def check(self, key: str) -> None:
-        pass
+        if self.dev_corpora is not None and not self.dev_corpora:
+            raise ConfigError(f"{key}.dev_corpora must name at least one corpus, or be null")
 
 
 @dataclass
 class OutputSection:
-    dir: Optional[str] = None  # --out overrides it
+    dir: Optional[str] = None  # the model directory when --out is not given
 
     def check(self, key: str) -> None:
         pass

@@ -9,8 +9,11 @@ Build steps (each deterministic given the data config):
    position); per marker, the known labels are merged: labels from gold corpora beat labels from
    weak/proxy corpora, then the majority wins and a tie is positive. Every disagreement is
    counted (and logged) as a conflict;
-3. assign each row the split of its document: a seeded hash of (corpus, doc_id) compared with the
-   split fractions, so a document's split never depends on which other corpora are enabled;
+   Before that, records of documents that another configured corpus re-annotates are dropped
+   (`CorpusInfo.replaces`: the news annotations replace their PolNeAR and PTC articles);
+3. assign each row the split of its document: the split its corpus fixed (`Record.split`), else a
+   seeded hash of (corpus, doc_id) compared with the split fractions, so a document's split never
+   depends on which other corpora are enabled;
 4. check that no normalised train sentence appears in dev or test (`LeakageError` otherwise);
 5. save a `datasets.DatasetDict` (columns text, corpus, doc_id and one int8 column per marker:
    1, 0, -1 = unknown) under a cache folder named by a hash of the data config.
@@ -45,7 +48,7 @@ log = logging.getLogger(__name__)
 SPLITS: tuple[str, ...] = ("train", "dev", "test")
 UNKNOWN = -1
 # Bump when the build logic changes, so stale caches are not reused.
-DATASET_VERSION = 1
+DATASET_VERSION = 2  # 2: PolNeAR and the snippets are cut by redflags.segment
 
 FEATURES = datasets.Features(
     {"text": datasets.Value("string"), "corpus": datasets.Value("string"), "doc_id": datasets.Value("string")}
@@ -115,6 +118,7 @@ class BuildStats:
     duplicates: Counter = field(default_factory=Counter)  # per corpus: copies merged into another row
     conflicts: Counter = field(default_factory=Counter)  # per marker: rows whose copies disagreed
     rows: Counter = field(default_factory=Counter)  # per split
+    replaced: Counter = field(default_factory=Counter)  # per corpus: records of documents another corpus re-annotates
 
     def to_dict(self) -> dict[str, Any]:
         return {k: dict(v) for k, v in self.__dict__.items()}
@@ -159,7 +163,7 @@ def deduplicate(records: Iterable[Record], stats: BuildStats | None = None) -> l
         if stats is not None:
             for _, r in copies[1:]:
                 stats.duplicates[r.corpus] += 1
-        row = {"text": first.text, "corpus": first.corpus, "doc_id": first.doc_id}
+        row = {"text": first.text, "corpus": first.corpus, "doc_id": first.doc_id, "split": first.split}
         row.update(merge_labels([r for _, r in copies], stats))
         rows.append(row)
     rows.sort(key=lambda r: (r["corpus"], r["doc_id"]))  # stable: keeps in-document order
@@ -209,6 +213,9 @@ def _data_key(cfg: DataConfig, data_dir: Path) -> str:
         "seed": cfg.seed,
         "split": [cfg.split.train, cfg.split.dev, cfg.split.test],
     }
+    prints = {n: CORPORA[n].fingerprint() for n in sorted(cfg.corpora) if n in CORPORA and CORPORA[n].fingerprint}
+    if prints:  # (only when present, so the keys of existing caches stay valid)
+        payload["files"] = prints
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -227,13 +234,35 @@ def build_rows(cfg: DataConfig, data_dir: Path, stats: BuildStats) -> dict[str, 
         stats.loaded[name] = len(recs)
         log.info("%s: %d records (%d available)", name, len(recs), stats.available[name])
         records.extend(recs)
+    records = drop_replaced(records, cfg.corpora, stats)
     rows = deduplicate(records, stats)
     out: dict[str, list[dict[str, Any]]] = {s: [] for s in SPLITS}
     for row in rows:
-        out[split_of(row["corpus"], row["doc_id"], cfg.seed, cfg.split)].append(row)
+        out[row.pop("split") or split_of(row["corpus"], row["doc_id"], cfg.seed, cfg.split)].append(row)
     for s in SPLITS:
         stats.rows[s] = len(out[s])
     return out
+
+
+def drop_replaced(records: list[Record], corpora: Mapping[str, Any], stats: BuildStats) -> list[Record]:
+    """Records of documents that a configured corpus re-annotates are dropped from their source corpus.
+
+    E.g. an article in the news annotations (doc_id "polnear_attribution/<id>") is taken from there
+    only: its PolNeAR copy (weak labels, other sentence cuts) would otherwise sit in some split too.
+    """
+    replaced: set[tuple[str, str]] = set()
+    for name in corpora:
+        info = CORPORA.get(name)
+        if info is not None and info.replaces:
+            replaced |= {tuple(r.doc_id.split("/", 1)) for r in records if r.corpus == name}  # type: ignore[misc]
+    if not replaced:
+        return records
+    kept = [r for r in records if (r.corpus, r.doc_id) not in replaced]
+    for r in records:
+        if (r.corpus, r.doc_id) in replaced:
+            stats.replaced[r.corpus] += 1
+    log.info("re-annotated documents: dropped %s records from their source corpora", dict(stats.replaced))
+    return kept
 
 
 def _to_datasetdict(rows: dict[str, list[dict[str, Any]]]) -> datasets.DatasetDict:

@@ -33,11 +33,16 @@ class Record:
     doc_id: str
     labels: dict[str, Label]
     spans: list[Span] = field(default_factory=list)
+    # A split fixed by the corpus itself (the news annotations are split by article when sampled);
+    # None: the dataset builder assigns the document's split by a seeded hash.
+    split: Optional[str] = None
 
     def __post_init__(self) -> None:
         unknown = set(self.labels) - set(MARKERS)
         if unknown:
             raise ValueError(f"record from {self.corpus}/{self.doc_id} has unknown markers {sorted(unknown)}")
+        if self.split not in (None, "train", "dev", "test"):
+            raise ValueError(f"record from {self.corpus}/{self.doc_id}: split {self.split!r} is not train, dev or test")
         for m in MARKERS:
             v = self.labels.setdefault(m, None)
             if v not in (0, 1, None):

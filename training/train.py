@@ -6,7 +6,8 @@
   is proportional to its configured weight (a WeightedRandomSampler per epoch, seeded by
   (seed, epoch), so the order can be rebuilt exactly on resume). Draws are grouped by length within
   runs of batches (less padding), then the batches are shuffled.
-- AdamW with linear warm-up and decay; optional bf16 autocast on CPU; gradient clipping.
+- AdamW with linear warm-up and decay; optional bf16 autocast on CPU for the training steps (evaluation
+  and calibration always run the scorer's float32 inference path); gradient clipping.
 - Checkpoints every N steps hold the trainable weights, optimizer, scheduler, RNG states and the
   training state; `resume=True` continues from the newest one and ends with the same model as an
   uninterrupted run. The best step by dev macro PR-AUC is kept and becomes the final model.
@@ -27,10 +28,11 @@ from typing import Any, Callable
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.metrics import average_precision_score
 from tqdm.auto import tqdm
 
+from redflags import inference
 from redflags.atomic import atomic_dir, atomic_path
+from redflags.eval import metrics
 from redflags.markers import MARKERS
 from redflags.modeling import LoraSettings, ModelConfig, RedflagsModel, load_base_tokenizer, tiny_config
 from redflags.training import calibrate
@@ -94,20 +96,15 @@ class Encoded:
 
 
 def encode(ds: Any, tokenizer: Any, max_length: int, markers: tuple[str, ...] = MARKERS) -> Encoded:
-    ids = tokenizer(list(ds["text"]), truncation=True, max_length=max_length)["input_ids"] if len(ds) else []
+    """Token ids (the scorer's tokenisation: inference.tokenize), labels and corpus names of a split."""
+    ids, _ = inference.tokenize(tokenizer, list(ds["text"]), max_length) if len(ds) else ([], None)
     labels = np.stack([np.asarray(ds[m], dtype=np.int64) for m in markers], axis=1) if len(ds) else np.zeros((0, len(markers)), np.int64)
     return Encoded(ids, labels, list(ds["corpus"]))
 
 
 def collate(enc: Encoded, idx: list[int] | np.ndarray, pad_id: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Pad a batch to its longest sentence: (input_ids, attention_mask, labels)."""
-    seqs = [enc.input_ids[i] for i in idx]
-    width = max(len(s) for s in seqs)
-    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(seqs), width), dtype=torch.long)
-    for r, s in enumerate(seqs):
-        ids[r, : len(s)] = torch.tensor(s, dtype=torch.long)
-        mask[r, : len(s)] = 1
+    ids, mask = inference.pad_batch([enc.input_ids[i] for i in idx], pad_id)
     return ids, mask, torch.from_numpy(enc.labels[np.asarray(idx)])
 
 
@@ -149,31 +146,19 @@ def epoch_batches(weights: torch.Tensor, lengths: np.ndarray, seed: int, epoch: 
     return batches
 
 
-@torch.no_grad()
-def predict_logits(model: RedflagsModel, enc: Encoded, pad_id: int, batch_size: int = 64, bf16: bool = False) -> np.ndarray:
-    """Logits (n, M) for an encoded split, batched by length for speed, in the original order."""
-    was_training = model.training
-    model.eval()
-    order = np.argsort([len(s) for s in enc.input_ids], kind="stable")
-    out = np.zeros((len(enc), len(model.config.markers)), dtype=np.float32)
-    for start in range(0, len(order), batch_size):
-        idx = order[start : start + batch_size]
-        ids, mask, _ = collate(enc, idx, pad_id)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            logits = model(ids, mask)
-        out[idx] = logits.float().numpy()
-    model.train(was_training)
-    return out
+def predict_logits(model: RedflagsModel, enc: Encoded, pad_id: int, batch_size: int = 64) -> np.ndarray:
+    """Logits (n, M) of an encoded split through the scorer's inference path (float32, as served)."""
+    return inference.predict_logits(model, enc.input_ids, pad_id, batch_size)
 
 
 def pr_auc_per_marker(logits: np.ndarray, labels: np.ndarray, markers: tuple[str, ...] = MARKERS) -> dict[str, float]:
-    """PR-AUC (average precision) per marker over known labels; markers with one class are left out."""
+    """PR-AUC per marker over known labels (metrics.pr_auc); markers where it is undefined are left out."""
     out = {}
     for j, m in enumerate(markers):
         known = labels[:, j] >= 0
-        y = labels[known, j]
-        if len(y) and 0 < y.sum() < len(y):
-            out[m] = float(average_precision_score(y, logits[known, j]))
+        value = metrics.pr_auc(labels[known, j], logits[known, j])
+        if value is not None:
+            out[m] = value
     return out
 
 
@@ -288,6 +273,11 @@ def train(
     if len(train_ds) == 0:
         raise ValueError("the train split is empty: check data.corpora and data.split")
     dev_ds = dd["dev"]
+    if cfg.calibration.dev_corpora:  # best step, calibration and thresholds come from these corpora's dev rows
+        keep = set(cfg.calibration.dev_corpora)
+        dev_ds = dev_ds.select([i for i, c in enumerate(dev_ds["corpus"]) if c in keep])
+        if len(dev_ds) == 0:
+            raise ValueError(f"calibration.dev_corpora {sorted(keep)} have no dev sentences")
     t0 = time.perf_counter()
     train_enc = encode(train_ds, tokenizer, cfg.model.max_length, markers)
     dev_enc = encode(dev_ds, tokenizer, cfg.model.max_length, markers)
@@ -382,7 +372,7 @@ def train(
             log.info("step %d/%d loss %.4f lr %.2e (%.1f sentences/s)", state.step, total_steps, mean,
                      scheduler.get_last_lr()[0], state.step * t_cfg.batch_size / max(state.seconds, 1e-9))
         if state.step % t_cfg.eval_every == 0 or state.step == total_steps:
-            _evaluate(model, eval_enc, pad_id, state, work_dir, t_cfg.bf16, markers)
+            _evaluate(model, eval_enc, pad_id, state, work_dir, markers)
         if state.step % t_cfg.checkpoint_every == 0 or state.step == total_steps:
             save_checkpoint(work_dir, model, optimizer, scheduler, state, cfg_dict, t_cfg.keep_checkpoints)
     bar.close()
@@ -394,7 +384,8 @@ def train(
         _load_trainable(model, torch.load(work_dir / BEST_FILE, weights_only=False))
         log.info("using the best step %d (dev macro PR-AUC %.4f)", state.best_step, state.best_metric)
     model.eval()
-    dev_logits = predict_logits(model, dev_enc, pad_id, bf16=t_cfg.bf16)
+    # float32, whatever training used: calibration and thresholds are fitted on what the scorer serves.
+    dev_logits = predict_logits(model, dev_enc, pad_id)
     cal = calibrate.fit(dev_logits, dev_enc.labels, markers, cfg.calibration.method)
     calibrate.apply_to_model(model, cal)
     model.config.training_config = cfg_dict
@@ -412,12 +403,12 @@ def train(
     return TrainResult(model, tokenizer, state, out_dir, cal)
 
 
-def _evaluate(model: RedflagsModel, enc: Encoded, pad_id: int, state: TrainState, work_dir: Path, bf16: bool,
+def _evaluate(model: RedflagsModel, enc: Encoded, pad_id: int, state: TrainState, work_dir: Path,
               markers: tuple[str, ...]) -> None:
     """Dev PR-AUC per marker; keeps the best weights (macro mean over markers with both classes)."""
     if len(enc) == 0:
         return
-    per_marker = pr_auc_per_marker(predict_logits(model, enc, pad_id, bf16=bf16), enc.labels, markers)
+    per_marker = pr_auc_per_marker(predict_logits(model, enc, pad_id), enc.labels, markers)
     if not per_marker:
         return
     macro = float(np.mean(list(per_marker.values())))

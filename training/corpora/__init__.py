@@ -30,5 +30,6 @@ from redflags.training.corpora import polnear_attribution  # noqa: F401
 from redflags.training.corpora import anonymous_source_tracker  # noqa: F401
 from redflags.training.corpora import conll2010_wikipedia_weasel_sentences  # noqa: F401
 from redflags.training.corpora import szeged_uncertainty_corpus  # noqa: F401
+from redflags.training.corpora import news_annotations  # noqa: F401
 
 __all__ = ["CORPORA", "CorpusError", "CorpusInfo", "Skips", "corpus_folder", "default_data_dir", "load_corpus", "register"]

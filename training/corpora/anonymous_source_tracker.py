@@ -19,8 +19,8 @@ import sys
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from redflags.segment import iter_sentences
 from redflags.training.corpora.registry import CorpusError, Skips, register
-from redflags.training.corpora.sentence_spans import sentence_spans
 from redflags.training.records import Record, Span, labels
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,8 @@ def snippet_records(content: str, doc_id: str, phrase: str, path: Path, line: in
     if not bold:
         skips.skip(path, line, "snippet without a <b> match")
         return
-    for start, end in sentence_spans(text):
+    for sent in iter_sentences(text):
+        start, end = sent.start, sent.end
         spans = [Span(max(s, start) - start, min(e, end) - start, phrase, MARKER) for s, e in bold if s < end and e > start]
         if not spans:
             skips.skip(path, line, "snippet sentence without the matched phrase (unlabelled)")

@@ -1,6 +1,6 @@
 """PolNeAR: attribution relations (source / cue / content) in US political news -> unverifiable_sourcing (weak).
 
-Unit: a sentence of an article (pysbd, see sentence_spans). doc_id = article file name (without .txt).
+Unit: a sentence of an article, cut by redflags.segment (the segmenter the scorer uses). doc_id = article file name (without .txt).
 Compartments used: train, dev, annotator-training (the test compartment is not in the curated copy).
 
 Labelling (rules in redflags.training.weak_labels.attribution_label):
@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Optional
 
+from redflags.segment import iter_sentences
 from redflags.training.corpora.registry import Skips, register
-from redflags.training.corpora.sentence_spans import sentence_spans
 from redflags.training.records import Record, Span, labels
 from redflags.training.weak_labels import attribution_label
 
@@ -151,7 +151,8 @@ def article_records(text: str, ann: Annotation, doc_id: str, path: Path, skips: 
     discard = [f for tb in ann.spans.values() if tb.type == "Discard" for f in tb.frags]
     discuss = [f for tb in ann.spans.values() if tb.type == "Discuss" for f in tb.frags]
 
-    for start, end in sentence_spans(text):
+    for sent in iter_sentences(text):
+        start, end = sent.start, sent.end
         if _overlaps(discard, start, end):
             skips.skip(path, None, "sentence inside a Discard span (excluded by the annotators)")
             continue

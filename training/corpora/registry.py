@@ -54,20 +54,26 @@ class CorpusInfo:
     licence: str
     required: tuple[str, ...]  # files or folders that must exist in the corpus folder
     loader: LoaderFn
+    folder: str | None = None  # the folder under the data directory, when not the corpus name ("." = the data directory)
+    # Corpora whose documents this one re-annotates (doc_id "<corpus>/<doc_id>"): where both are in a data
+    # config, those documents' records come from this corpus only, so an article is never in two splits.
+    replaces: tuple[str, ...] = ()
+    fingerprint: Callable[[], str] | None = None  # a hash of files outside the data directory (cache key)
 
 
 CORPORA: dict[str, CorpusInfo] = {}
 
 
 def register(
-    name: str, *, informs: tuple[str, ...], kind: str, licence: str, required: tuple[str, ...] = ()
+    name: str, *, informs: tuple[str, ...], kind: str, licence: str, required: tuple[str, ...] = (),
+    folder: str | None = None, replaces: tuple[str, ...] = (), fingerprint: Callable[[], str] | None = None,
 ) -> Callable[[LoaderFn], LoaderFn]:
     """Decorator that registers a loader `fn(folder, skips) -> Iterable[Record]`."""
 
     def deco(fn: LoaderFn) -> LoaderFn:
         if name in CORPORA:
             raise ValueError(f"corpus {name!r} registered twice")
-        CORPORA[name] = CorpusInfo(name, informs, kind, licence, required, fn)
+        CORPORA[name] = CorpusInfo(name, informs, kind, licence, required, fn, folder, replaces, fingerprint)
         return fn
 
     return deco
@@ -90,7 +96,7 @@ def corpus_folder(name: str, data_dir: Path | str | None = None) -> Path:
     if name not in CORPORA:
         raise CorpusError(f"unknown corpus {name!r}; known: {', '.join(sorted(CORPORA))}")
     info = CORPORA[name]
-    folder = Path(data_dir if data_dir is not None else default_data_dir()) / name
+    folder = Path(data_dir if data_dir is not None else default_data_dir()) / (info.folder or name)
     if not folder.is_dir():
         raise CorpusError(
             f"corpus folder {folder} is missing; expected {', '.join(info.required) or 'the corpus files'} there "
