@@ -21,13 +21,13 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline
-
 from redflags.eval.interchange import Example, label_matrix
 from redflags.eval.metrics import best_f1_threshold
 from redflags.markers import MARKERS
+from redflags.training.lexicons import lexicon_for
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,6 @@ _INFLECT = r"(?:s|es|d|ed|ing)?"
 
 class LexiconBaseline:
     """Flags a sentence for a marker when it contains a word or phrase from that marker's lists."""
-
     name = "lexicon"
 
     def __init__(self, lexicons: Mapping[str, Iterable[str]], markers: Sequence[str] = MARKERS) -> None:
@@ -60,8 +59,6 @@ class LexiconBaseline:
     @classmethod
     def from_corpora(cls, data_dir: Path | str | None = None, markers: Sequence[str] = MARKERS) -> "LexiconBaseline":
         """Build from the corpora's own lists (nothing hand-picked here)."""
-        from redflags.training.lexicons import lexicon_for
-
         return cls({m: list(lexicon_for(m, data_dir) or ()) for m in markers}, markers)
 
     def hits(self, text: str, marker: str) -> int:
@@ -81,7 +78,6 @@ class LexiconBaseline:
 
 class TfidfLogRegBaseline:
     """Per-marker TF-IDF + logistic regression, thresholds tuned on dev for best F1."""
-
     name = "tfidf_logreg"
 
     def __init__(self, markers: Sequence[str] = MARKERS, *, max_features: int = 100_000, C: float = 1.0,
@@ -149,7 +145,6 @@ class TfidfLogRegBaseline:
 
 class MajorityBaseline:
     """Constant probability = training prevalence; predicts the majority class."""
-
     name = "majority"
 
     def __init__(self, markers: Sequence[str] = MARKERS) -> None:

@@ -1,7 +1,7 @@
-"""Typer command functions of the evaluation: evaluate, cross-corpus, compare, seeds.
+"""Typer command functions of the evaluation: evaluate, cross-corpus, compare, seeds, check.
 
 Heavy imports (sklearn, matplotlib, datasets, torch) happen inside the commands so that
-`redflags score` does not pay for them. `register(app)` adds all four to the CLI.
+`redflags score` does not pay for them. `register(app)` adds them to the CLI.
 """
 
 from __future__ import annotations
@@ -143,8 +143,38 @@ def seeds(
     typer.echo(f"seeds: {out / 'seeds.md'}")
 
 
+def check(
+    model: Optional[Path] = typer.Option(None, "--model", help="Model directory; default: the shipped model."),
+    cases: Optional[Path] = typer.Option(None, "--cases", help="Case file (YAML); default: the suite shipped with redflags."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Also write checks.json and checks.md to this folder."),
+) -> None:
+    """Run the behaviour suite (minimum functionality, invariance, direction) and report pass rates per marker and kind."""
+    import redflags
+    from redflags.eval.checklist import (
+        CheckSuiteError,
+        load_cases,
+        render,
+        run_checks,
+        write_checks,
+    )
+    from redflags.modeling import ModelLoadError
+
+    try:
+        suite = load_cases(cases)
+        scorer = redflags.load(model)
+    except (CheckSuiteError, ModelLoadError) as e:
+        typer.echo(f"redflags: error: {e}", err=True)
+        raise typer.Exit(1)
+    name = str(model) if model is not None else "default model"
+    result = run_checks(scorer, suite)
+    typer.echo(render(result, name))
+    if out is not None:
+        write_checks(result, out, name)
+
+
 def register(app: typer.Typer) -> None:
     """Add the evaluation commands to the redflags CLI."""
+    app.command("check")(check)
     app.command("evaluate")(evaluate)
     app.command("cross-corpus")(cross_corpus)
     app.command("compare")(compare)

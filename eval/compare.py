@@ -14,12 +14,21 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
-from sklearn.metrics import average_precision_score
-
+import redflags
 from redflags.atomic import write_text
+from redflags.eval.data import resolve_spec
+from redflags.eval.evaluate import merge_examples, model_config_dict, score_systems
 from redflags.eval.interchange import label_matrix
-from redflags.eval.metrics import DEFAULT_N_BOOT, DEFAULT_SEED, bootstrap_f1, bootstrap_indices, pr_auc, prf
+from redflags.eval.metrics import (
+    DEFAULT_N_BOOT,
+    DEFAULT_SEED,
+    bootstrap_f1,
+    bootstrap_indices,
+    pr_auc,
+    prf,
+)
 from redflags.markers import MARKERS, STYLE_NOT_TRUTH
+from sklearn.metrics import average_precision_score
 
 log = logging.getLogger(__name__)
 
@@ -97,12 +106,7 @@ def run_compare(model_a: str, model_b: str, specs: Sequence[str], out_dir: Path 
                 data_dir: Path | str | None = None, n_boot: int = DEFAULT_N_BOOT, seed: int = DEFAULT_SEED,
                 batch_size: int = 64, command: str = "", scorers: tuple[Any, Any] | None = None) -> dict[str, Any]:
     """Score the same data with two models and write compare.json + compare.md into `out_dir`."""
-    from redflags.eval.data import resolve_spec
-    from redflags.eval.evaluate import merge_examples, model_config_dict, score_systems
-
     if scorers is None:
-        import redflags
-
         scorers = (redflags.load(model_a), redflags.load(model_b))
     sa, sb = scorers
     # Data splits follow model A's training config; B is scored on exactly the same sentences.

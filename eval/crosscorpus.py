@@ -21,11 +21,14 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
-
 from redflags.atomic import write_text
+from redflags.eval.baselines import MajorityBaseline, TfidfLogRegBaseline
+from redflags.eval.data import all_corpora_config, build_splits, corpus_identity
 from redflags.eval.interchange import Example, from_dataset, label_matrix
 from redflags.eval.metrics import DEFAULT_SEED, marker_metrics
 from redflags.markers import MARKERS, STYLE_NOT_TRUTH
+from redflags.training.config import CorpusSpec
+from redflags.training.corpora import CORPORA
 
 log = logging.getLogger(__name__)
 
@@ -33,14 +36,10 @@ TrainFn = Callable[[list[Example], list[Example]], Any]
 
 
 def _tfidf(train: list[Example], dev: list[Example]) -> Any:
-    from redflags.eval.baselines import TfidfLogRegBaseline
-
     return TfidfLogRegBaseline().fit(train, dev)
 
 
 def _majority(train: list[Example], dev: list[Example]) -> Any:
-    from redflags.eval.baselines import MajorityBaseline
-
     return MajorityBaseline().fit(train)
 
 
@@ -61,8 +60,6 @@ def train_fn_for(system: str) -> TrainFn:
 
 
 def informing_corpora(marker: str, available: Sequence[str] | None = None) -> list[str]:
-    from redflags.training.corpora import CORPORA
-
     names = [n for n, info in CORPORA.items() if marker in info.informs]
     return sorted(n for n in names if available is None or n in available)
 
@@ -125,8 +122,6 @@ def run_cross_corpus(out_dir: Path | str, *, system: str = "tfidf", corpora: Seq
                      groups: Mapping[str, Sequence[str]] | None = None, data_dir: Path | str | None = None,
                      data_seed: int = 13, n_boot: int = 0, command: str = "") -> dict[str, Any]:
     """Build the splits of every informing corpus, fill the matrix, write crosscorpus.json and .md."""
-    from redflags.eval.data import build_splits, all_corpora_config, corpus_identity
-
     train_fn = train_fn_for(system)
     informed = {m: informing_corpora(m, corpora) for m in MARKERS}
     informed = {m: cs for m, cs in informed.items() if len(cs) > 1}
@@ -134,7 +129,6 @@ def run_cross_corpus(out_dir: Path | str, *, system: str = "tfidf", corpora: Seq
         raise ValueError("no marker is informed by more than one of the selected corpora")
     needed = sorted({c for cs in informed.values() for c in cs} | {c for g in (groups or {}).values() for c in g})
     cfg = all_corpora_config(data_dir)
-    from redflags.training.config import CorpusSpec
 
     cfg.corpora = {n: CorpusSpec() for n in needed}
     cfg.seed = data_seed

@@ -16,16 +16,29 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
 from redflags.eval.interchange import Example, from_dataset, read_jsonl
+from redflags.training.config import CorpusSpec, DataConfig, from_dict
+from redflags.training.corpora import CORPORA, corpus_folder, news_annotations
+from redflags.training.dataset import build_dataset, remove_overlap
 
 log = logging.getLogger(__name__)
 
 SPLIT_NAMES = ("train", "dev", "test", "all")
+NEWS = "news_annotations"
+NEWS_SAMPLES = ("random", "enriched")
+
+
+def sampled_articles(sample: str) -> set[str]:
+    """doc_ids ("<corpus>/<id>") of the news articles drawn in one half of the sample (articles.jsonl)."""
+    path = Path(news_annotations.__file__).resolve().parents[1] / "annotations" / "articles.jsonl"
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return {f"{r['corpus']}/{r['doc_id']}" for r in rows if r["sample"] == sample}
 
 
 class DataSpecError(ValueError):
@@ -35,7 +48,6 @@ class DataSpecError(ValueError):
 @dataclass
 class EvalData:
     """Examples from one SPEC and where they came from."""
-
     spec: str
     examples: list[Example]
     identity: dict[str, Any] = field(default_factory=dict)
@@ -71,7 +83,6 @@ def model_data_config(training_config: Mapping[str, Any] | None, data_dir: Path 
     """
     if not training_config or not training_config.get("data"):
         return None
-    from redflags.training.config import from_dict
 
     cfg = copy.deepcopy(from_dict(dict(training_config)).data)
     if data_dir is not None:
@@ -81,8 +92,6 @@ def model_data_config(training_config: Mapping[str, Any] | None, data_dir: Path 
 
 def build_splits(cfg: Any) -> Any:
     """The train/dev/test DatasetDict of a DataConfig (cached by the training code)."""
-    from redflags.training.dataset import build_dataset
-
     return build_dataset(cfg)
 
 
@@ -95,8 +104,6 @@ def _split(dd: Any, split: str) -> Any:
 
 
 def _single_corpus_config(name: str, model_cfg: Any | None, data_dir: Path | str | None) -> Any:
-    from redflags.training.config import CorpusSpec, DataConfig
-
     if model_cfg is not None:
         cfg = copy.deepcopy(model_cfg)
         cfg.corpora = {name: CorpusSpec()}
@@ -109,8 +116,6 @@ def _single_corpus_config(name: str, model_cfg: Any | None, data_dir: Path | str
 
 
 def corpus_identity(names: list[str], data_dir: Path | str | None) -> dict[str, Any]:
-    from redflags.training.corpora import corpus_folder
-
     return {n: sha256_folder(corpus_folder(n, data_dir)) for n in names}
 
 
@@ -127,7 +132,9 @@ def resolve_spec(spec: str, training_config: Mapping[str, Any] | None = None,
     name, split = spec.rsplit(":", 1)
     if split not in SPLIT_NAMES:
         raise DataSpecError(f"--data {spec!r}: split must be one of {', '.join(SPLIT_NAMES)}, got {split!r}")
-    from redflags.training.corpora import CORPORA
+    name, _, sample = name.partition("@")
+    if sample and (name != NEWS or sample not in NEWS_SAMPLES):
+        raise DataSpecError(f"--data {spec!r}: only {NEWS} has samples ({NEWS}@random:SPLIT, {NEWS}@enriched:SPLIT)")
 
     model_cfg = model_data_config(training_config, data_dir)
     trained_on = list(model_cfg.corpora) if model_cfg is not None else []
@@ -145,12 +152,13 @@ def resolve_spec(spec: str, training_config: Mapping[str, Any] | None = None,
     ds = _split(build_splits(cfg), split)
     if keep is not None:
         ds = ds.select([i for i, c in enumerate(ds["corpus"]) if c == keep])
+    if sample:  # the articles of one half of the news sample (random: ordinary news; enriched: rare markers)
+        docs = sampled_articles(sample)
+        ds = ds.select([i for i, d in enumerate(ds["doc_id"]) if d in docs])
     removed = None
     if model_cfg is not None and cfg is not model_cfg:
         # A corpus the model never saw was split on its own, not de-duplicated against the model's
         # training corpora: drop the sentences the model trained on, so the test stays unseen.
-        from redflags.training.dataset import remove_overlap
-
         ds, removed = remove_overlap(ds, build_splits(model_cfg)["train"])
         if removed:
             log.warning("%s: removed %d sentences that occur in the model's train split", spec, removed)
@@ -159,7 +167,7 @@ def resolve_spec(spec: str, training_config: Mapping[str, Any] | None = None,
         raise DataSpecError(f"--data {spec!r}: the {split} split of {name} is empty")
     names = sorted({e.corpus for e in examples})
     identity = {
-        "kind": "corpus", "corpus": name, "split": split, "seed": cfg.seed,
+        "kind": "corpus", "corpus": name, "sample": sample or None, "split": split, "seed": cfg.seed,
         "split_fractions": {"train": cfg.split.train, "dev": cfg.split.dev, "test": cfg.split.test},
         "built_from": sorted(cfg.corpora), "corpora": corpus_identity(names, cfg.data_dir),
         "examples": len(examples), "examples_sha256": examples_sha256(examples),
@@ -169,9 +177,6 @@ def resolve_spec(spec: str, training_config: Mapping[str, Any] | None = None,
 
 
 def all_corpora_config(data_dir: Path | str | None) -> Any:
-    from redflags.training.config import CorpusSpec, DataConfig
-    from redflags.training.corpora import CORPORA
-
     cfg = DataConfig(data_dir=str(data_dir) if data_dir is not None else None,
                      corpora={n: CorpusSpec() for n in sorted(CORPORA)})
     cfg.check("data")

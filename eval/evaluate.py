@@ -8,10 +8,22 @@ from pathlib import Path
 from typing import Any, Mapping, Protocol, Sequence
 
 import numpy as np
-
-from redflags.eval.data import DataSpecError, EvalData, resolve_spec, sha256_folder, training_examples
+import redflags
+from redflags.eval.baselines import (
+    LexiconBaseline,
+    MajorityBaseline,
+    TfidfLogRegBaseline,
+)
+from redflags.eval.data import (
+    DataSpecError,
+    EvalData,
+    resolve_spec,
+    sha256_folder,
+    training_examples,
+)
 from redflags.eval.interchange import Example, label_matrix
 from redflags.eval.metrics import DEFAULT_N_BOOT, DEFAULT_SEED, N_BINS, evaluate_arrays
+from redflags.eval.report import code_version, write_report
 from redflags.markers import MARKERS, STYLE_NOT_TRUTH
 
 log = logging.getLogger(__name__)
@@ -19,7 +31,6 @@ log = logging.getLogger(__name__)
 
 class System(Protocol):
     """Anything scored in a report: the model's Scorer or a baseline."""
-
     markers: Sequence[str]
     thresholds: Mapping[str, float]
 
@@ -41,8 +52,6 @@ def model_config_dict(scorer: Any) -> dict[str, Any]:
 def build_baselines(training_config: Mapping[str, Any] | None, data_dir: Path | str | None = None,
                     markers: Sequence[str] = MARKERS) -> tuple[dict[str, System], dict[str, str], dict[str, Any]]:
     """Lexicon, TF-IDF + LR and majority baselines; any that cannot be built is listed with the reason."""
-    from redflags.eval.baselines import LexiconBaseline, MajorityBaseline, TfidfLogRegBaseline
-
     systems: dict[str, System] = {}
     skipped: dict[str, str] = {}
     info: dict[str, Any] = {}
@@ -112,7 +121,6 @@ def evaluate_systems(systems: Mapping[str, System], data: Sequence[EvalData], ou
     `per_corpus_ci`: systems that get bootstrap CIs per corpus too (default: the first, the model);
     the others get CIs on pooled data only, to keep a run to minutes on a small CPU.
     """
-    from redflags.eval.report import code_version, write_report
 
     spec_of: list[str] = []
     examples = merge_examples(data, spec_of)
@@ -161,8 +169,6 @@ def run_evaluate(model_dir: Path | str | None, specs: Sequence[str], out_dir: Pa
                  batch_size: int = 64, command: str = "", scorer: Any = None, figures: bool = True) -> dict[str, Any]:
     """Load the model (unless a scorer is given), resolve the data specs, evaluate model + baselines."""
     if scorer is None:
-        import redflags
-
         scorer = redflags.load(model_dir)
     cfg = model_config_dict(scorer)
     training_config = cfg.get("training_config")

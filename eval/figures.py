@@ -11,10 +11,9 @@ import matplotlib
 matplotlib.use("Agg")  # headless: no display on servers or CI
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from redflags.eval.metrics import N_BINS  # noqa: E402
 from sklearn.calibration import calibration_curve  # noqa: E402
 from sklearn.metrics import average_precision_score, precision_recall_curve  # noqa: E402
-
-from redflags.eval.metrics import N_BINS  # noqa: E402
 
 log = logging.getLogger(__name__)
 

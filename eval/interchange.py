@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any, Iterable, Optional, Sequence
 
 import numpy as np
-
 from redflags.atomic import write_text
 from redflags.markers import MARKERS
 

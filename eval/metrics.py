@@ -24,6 +24,7 @@ import math
 from typing import Any, Mapping, Sequence
 
 import numpy as np
+from redflags.markers import MARKERS
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import (
     average_precision_score,
@@ -32,8 +33,6 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
     roc_auc_score,
 )
-
-from redflags.markers import MARKERS
 
 log = logging.getLogger(__name__)
 

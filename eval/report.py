@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
-
 from redflags.atomic import write_text
+from redflags.eval.figures import write_figures
 from redflags.eval.interchange import Example, write_jsonl
 from redflags.markers import MARKERS, STYLE_NOT_TRUTH
 
@@ -238,8 +238,6 @@ def write_report(out_dir: Path | str, result: dict[str, Any], examples: Sequence
                  probs: Mapping[str, np.ndarray], y: np.ndarray, markers: Sequence[str] = MARKERS,
                  figures: bool = True) -> dict[str, Path]:
     """Write every file of an evaluation into `out_dir`; returns their paths."""
-    from redflags.eval.figures import write_figures
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     systems = result["systems"]

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
-
 from redflags.atomic import write_text
+from redflags.eval.evaluate import run_evaluate
 from redflags.eval.metrics import DEFAULT_SEED, HEADLINE
 from redflags.markers import MARKERS, STYLE_NOT_TRUTH
 
@@ -63,8 +63,6 @@ def _markdown(result: Mapping[str, Any]) -> str:
 def run_seeds(paths: Sequence[str], specs: Sequence[str], out_dir: Path | str, *, data_dir: Path | str | None = None,
               batch_size: int = 64, command: str = "", seed: int = DEFAULT_SEED) -> dict[str, Any]:
     """Evaluate each model dir (or read each metrics.json) and write seeds.json + seeds.md."""
-    from redflags.eval.evaluate import run_evaluate
-
     if len(paths) < 2:
         raise ValueError("seeds needs at least two model directories or evaluation folders")
     out = Path(out_dir)

@@ -16,11 +16,10 @@ from pathlib import Path
 from typing import Iterator, Optional
 
 import typer
-from rich.console import Console
-from rich.table import Table
-
 from redflags.atomic import write_text
 from redflags.markers import STYLE_NOT_TRUTH
+from rich.console import Console
+from rich.table import Table
 
 log = logging.getLogger(__name__)
 
@@ -220,8 +219,10 @@ def _root(
 # --- commands of the other parts (one registration line each) -----------------------------------
 
 from redflags.training.commands import register as _register_training  # noqa: E402
+
 _register_training(app)
 from redflags.eval.commands import register as _register_eval  # noqa: E402
+
 _register_eval(app)
 
 def main() -> None:

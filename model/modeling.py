@@ -17,12 +17,11 @@ from typing import Any, Iterator, Optional, Sequence
 
 import numpy as np
 import torch
-from torch import nn
-
 from redflags import model_dir
 from redflags.atomic import atomic_dir
 from redflags.markers import MARKERS
 from redflags.model_dir import CARD_FILE, CONFIG_FILE, FORMAT_VERSION
+from torch import nn
 
 log = logging.getLogger(__name__)
 

@@ -11,16 +11,13 @@ from __future__ import annotations
 import logging
 from collections import deque
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional, Sequence
+from typing import Any, Iterable, Iterator, Optional, Sequence
 
 import numpy as np
-
 from redflags import inference
+from redflags.modeling import ModelConfig, ModelLoadError, RedflagsModel
 from redflags.report import ArticleReport, SentenceScore
 from redflags.segment import Sentence, iter_sentences
-
-if TYPE_CHECKING:
-    from redflags.modeling import ModelConfig, RedflagsModel
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +190,6 @@ class Scorer:
 
 class _Pending:
     """An article being scored: its sentences are scored as the pool fills up."""
-
     def __init__(self, text: str, source: Optional[str]) -> None:
         self.text = text
         self.source = source
@@ -227,7 +223,6 @@ def load(path: str | Path | None = None, device: Optional[str] = None) -> Scorer
 
     Raises `redflags.modeling.ModelLoadError` naming the directory and the problem.
     """
-    from redflags.modeling import ModelLoadError, RedflagsModel
 
     if path is None:
         directory = DEFAULT_MODEL_DIR

@@ -63,7 +63,7 @@ def test_ptc_lines_spans_and_other_techniques(tmp_path: Path) -> None:
         # one span across two lines: both lines positive, offsets clipped per line
         f"123\tExaggeration,Minimisation\t{text.index('disaster')}\t{text.index('rained') + 6}",
         f"123\tDoubt\t{text.index('You')}\t{text.index('it?') + 2}",  # not sensational
-        f"123\tName_Calling,Labeling\t1\t9",  # "A Shocki" in the title (after the BOM)
+        "123\tName_Calling,Labeling\t1\t9",  # "A Shocki" in the title (after the BOM)
     ]
     recs, skips = run("ptc_semeval2020_task11", _ptc(tmp_path, text, rows))
     check_records(recs, "ptc_semeval2020_task11")

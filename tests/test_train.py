@@ -76,12 +76,11 @@ def test_masked_loss_ignores_unknown_labels() -> None:
 def test_loss_decreases_and_model_directory_loads(tmp_path: Path, toy_data: Path) -> None:
     losses: list[float] = []
     cfg = tiny_run_config(tmp_path, toy_data, max_steps=60, eval_every=30, checkpoint_every=30)
-    result = train(cfg, tmp_path / "model", work_dir=tmp_path / "work", progress=False,
+    train(cfg, tmp_path / "model", work_dir=tmp_path / "work", progress=False,
                    on_step=lambda step, loss: losses.append(loss), command="pytest")
     first, last = sum(losses[:10]) / 10, sum(losses[-10:]) / 10
     assert last < first * 0.8, (first, last)
     model = RedflagsModel.from_pretrained(tmp_path / "model")
-    tok = model.tokenizer
     cal = model.config.calibration
     assert set(cal) == set(MARKERS) and cal[U] == {"a": 1.0, "b": 0.0}  # no U labels: identity
     assert cal[H] != {"a": 1.0, "b": 0.0} and 0 < model.config.thresholds[H] < 1

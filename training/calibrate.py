@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
-from scipy.optimize import minimize_scalar
-from sklearn.linear_model import LogisticRegression
-
 from redflags.eval import metrics
 from redflags.modeling import apply_calibration
+from scipy.optimize import minimize_scalar
+from sklearn.linear_model import LogisticRegression
 
 log = logging.getLogger(__name__)
 

@@ -7,12 +7,10 @@ dev metrics from training) and, when given, the evaluation harness's metrics.jso
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import yaml
-
 from redflags.atomic import write_text
 from redflags.markers import DESCRIPTIONS, MARKERS, STYLE_NOT_TRUTH
 from redflags.model_dir import CARD_FILE, HUB_NAMES
@@ -167,6 +165,17 @@ def front_matter(config: Any, eval_metrics: dict[str, Any] | None = None) -> str
     return yaml.safe_dump(meta, sort_keys=False, allow_unicode=True)
 
 
+def _data_limit(training_config: dict[str, Any]) -> str:
+    corpora = (training_config.get("data") or {}).get("corpora") or {}
+    proxies = ("public research corpora that are proxies for the markers (biomedical and review hedging, Wikipedia "
+               "weasel words, propaganda and bias annotations, weak rules)")
+    if "news_annotations" in corpora:
+        return ("- Trained on news sentences annotated to the codebook (US political news and propaganda-technique "
+                "articles of PolNeAR and PTC, labelled by annotator sessions following docs/ANNOTATION.md) and on "
+                + proxies + "; other outlets, languages and registers (satire, social media) are less reliable.")
+    return f"- Trained on {proxies}; news outside those domains, other languages and other registers (opinion, satire, social media) are less reliable."
+
+
 def render_card(config: Any, eval_metrics: dict[str, Any] | None = None) -> str:
     """Markdown for a model card from a ModelConfig and optional evaluation metrics."""
     tc = config.training_config or {}
@@ -213,9 +222,7 @@ def render_card(config: Any, eval_metrics: dict[str, Any] | None = None) -> str:
               "## Limits", "",
               "- Markers describe style, not truth: do not use the scores to label a text or a source as false, "
               "or as a fact-checking verdict.",
-              "- Trained on public research corpora that are proxies for the markers (biomedical and review hedging, "
-              "Wikipedia weasel words, propaganda and bias annotations, weak rules); news outside those domains, "
-              "other languages and other registers (opinion, satire, social media) are less reliable.",
+              _data_limit(tc),
               "- English only; sentences are scored one at a time, so context (a pronoun referring to an anonymous "
               "source) is mostly invisible to the model.",
               "- Thresholds are tuned for F1 on the dev split; precision and recall trade off differently "

@@ -90,12 +90,16 @@ def stats_command(
     rebuild: bool = typer.Option(False, "--rebuild", help="Rebuild the cached dataset."),
 ) -> None:
     """Per split, corpus and marker: positives, negatives and unknowns (after de-duplication)."""
-    from rich.console import Console
-    from rich.table import Table
-
     from redflags.training.config import ConfigError, load_config
     from redflags.training.corpora import CORPORA, CorpusError
-    from redflags.training.dataset import build_dataset, build_stats, data_config_for, split_counts
+    from redflags.training.dataset import (
+        build_dataset,
+        build_stats,
+        data_config_for,
+        split_counts,
+    )
+    from rich.console import Console
+    from rich.table import Table
 
     try:
         if config is not None:
@@ -124,6 +128,43 @@ def stats_command(
         s = built["stats"]
         console.print(f"duplicates merged per corpus: {s['duplicates']}; empty sentences dropped: {s['empty']}; "
                       f"label conflicts resolved per marker: {s['conflicts']}")
+
+
+@data_app.command("annotations")
+def annotations_command(
+    out: Optional[Path] = typer.Option(None, "--out", help="Also write the report (Markdown) to this file."),
+) -> None:
+    """The news annotations: articles, sentences and positives per split and sample; agreement (kappa, evidence F1)."""
+    from redflags.atomic import write_text
+    from redflags.training.corpora import CorpusError
+    from redflags.training.corpora.news_annotations import read_annotations
+    from redflags.training.news_annotations import annotation_report
+
+    try:
+        text = annotation_report(read_annotations())
+    except CorpusError as e:
+        _fail(str(e))
+    typer.echo(text)
+    if out is not None:
+        write_text(out, text)
+
+
+def convert_command(
+    source: Path = typer.Argument(..., help="Model directory in an older format.", show_default=False),
+    target: Path = typer.Argument(..., help="New model directory to write (current format).", show_default=False),
+) -> None:
+    """Rewrite a model directory in the current format (Hugging Face config.json, PEFT adapter files)."""
+    from redflags.modeling import ModelLoadError, RedflagsModel
+
+    if target.exists():
+        _fail(f"{target}: already exists; choose a new directory")
+    try:
+        model = RedflagsModel.from_pretrained(source)
+    except ModelLoadError as e:
+        _fail(str(e))
+    card = source / "README.md"
+    model.save_pretrained(target, card=card.read_text(encoding="utf-8") if card.is_file() else None)
+    typer.echo(f"{source} (format {model.config.format_version}) -> {target}")
 
 
 def card_command(
@@ -159,4 +200,5 @@ def register(app: typer.Typer) -> None:
     """Add `train`, `card` and `data` to the main CLI."""
     app.command("train")(train_command)
     app.command("card")(card_command)
+    app.command("convert")(convert_command)
     app.add_typer(data_app, name="data")

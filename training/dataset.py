@@ -21,8 +21,8 @@ Build steps (each deterministic given the data config):
 
 from __future__ import annotations
 
-import dataclasses
 import contextlib
+import dataclasses
 import hashlib
 import json
 import logging
@@ -37,7 +37,6 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import datasets
-
 from redflags.markers import MARKERS
 from redflags.training.config import CorpusSpec, DataConfig, SplitConfig
 from redflags.training.corpora import CORPORA, default_data_dir, load_corpus

@@ -20,14 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
-from sklearn.metrics import cohen_kappa_score
-
+from redflags.atomic import write_text
 from redflags.markers import MARKERS
 from redflags.segment import Sentence, segment
 from redflags.training.config import SplitConfig
 from redflags.training.corpora.news_annotations import ANNOTATIONS, sentence_hash
 from redflags.training.corpora.news_articles import article_text, list_articles
 from redflags.training.dataset import split_of
+from sklearn.metrics import cohen_kappa_score
 
 SHORT = {"U": "unverifiable_sourcing", "H": "hedging", "S": "sensational_framing"}
 PASSES = ("a", "b", "adjudicated")
@@ -318,9 +318,50 @@ def adjudicated_records(first: Sequence[dict[str, Any]], second: Sequence[dict[s
 
 def write_annotations(records: Iterable[dict[str, Any]], path: Path | None = None) -> None:
     """The stored file, one record per line in a stable order, written atomically."""
-    from redflags.atomic import write_text
-
     path = path if path is not None else ANNOTATIONS
     order = {p: i for i, p in enumerate(PASSES)}
     rows = sorted(records, key=lambda r: (r["corpus"], r["doc_id"], order[r["pass"]], r["start"]))
     write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+
+
+def annotation_report(rows: Sequence[dict[str, Any]]) -> str:
+    """Markdown: the set (articles, sentences and positives per split and sample) and agreement of a vs b."""
+    first = [r for r in rows if r["pass"] == "a"]
+    second = [r for r in rows if r["pass"] == "b"]
+    lines = ["# News annotations: the set and its agreement", "",
+             "Produced by `redflags data annotations` from `training/annotations/news.jsonl` (labels only; the texts "
+             "are the PolNeAR and PTC articles in the data folder). Guide: docs/ANNOTATION.md.", "",
+             "## The set (pass a, or the adjudicated pass where an article was annotated twice)", "",
+             "| split | sample | articles | sentences | " + " | ".join(MARKERS) + " | borderline |",
+             "|---|---|---|---|" + "---|" * (len(MARKERS) + 1)]
+    adjudicated = {(r["corpus"], r["doc_id"]) for r in rows if r["pass"] == "adjudicated"}
+    final = [r for r in rows if (r["pass"] == "adjudicated") or (r["pass"] == "a" and (r["corpus"], r["doc_id"]) not in adjudicated)]
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for r in final:
+        groups[(r["split"], r["sample"])].append(r)
+        groups[(r["split"], "all")].append(r)
+        groups[("all", "all")].append(r)
+    for split in ("train", "dev", "test", "all"):
+        for sample in ("random", "enriched", "all"):
+            g = groups.get((split, sample))
+            if not g or (split == "all" and sample != "all"):
+                continue
+            arts = len({(r["corpus"], r["doc_id"]) for r in g})
+            pos = [f"{sum(r['labels'][m] for r in g)} ({sum(r['labels'][m] for r in g) / len(g):.0%})" for m in MARKERS]
+            lines.append(f"| {split} | {sample} | {arts} | {len(g)} | " + " | ".join(pos) + f" | {sum(bool(r['borderline']) for r in g)} |")
+    if second:
+        ag = agreement(first, second)
+        n_docs = len({(r["corpus"], r["doc_id"]) for r in second})
+        lines += ["", f"## Agreement: two independent passes over {n_docs} articles ({len(second)} sentences)", "",
+                  "The second annotator saw only the texts and the guide, never the first labels. Evidence F1: "
+                  "character-overlap credit (SemEval-2020 Task 11 style) between the two passes' evidence spans, "
+                  "on sentences both labelled positive.", "",
+                  "| marker | Cohen's kappa | raw agreement | positives a | positives b | evidence overlap F1 |",
+                  "|---|---|---|---|---|---|"]
+        lines += [f"| {m} | {v['kappa']:.3f} | {v['raw_agreement']:.3f} | {v['positive_a']} | {v['positive_b']} | "
+                  f"{v['evidence_f1']:.3f} |" for m, v in ag.items()]
+        dis = disagreements(first, second)
+        lines += ["", f"Disagreements (sentence × marker): {sum(dis.values())} "
+                  f"({', '.join(f'{m} {n}' for m, n in dis.items())}), each decided by an adjudicator under the codebook "
+                  "(rules: training/annotations/adjudication.jsonl; new edge cases: docs/CODEBOOK.md)."]
+    return "\n".join(lines) + "\n"

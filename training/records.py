@@ -1,4 +1,11 @@
-"""The one record type every corpus loader yields."""
+"""The one record type every corpus loader yields.
+
+A labelled sentence has one type in Python, `Record` (unknown label = None). Two other shapes remain,
+each for a reason: the dataset rows (`training/dataset.py`) are Arrow int8 columns where unknown is
+-1, because that is what the masked loss reads from a tensor and Arrow stores ints compactly; the
+evaluation `Example` (`eval/interchange.py`) is the JSONL interchange format that researchers
+write by hand (an `id`, an `article`, extra fields kept), which has no spans and no split.
+"""
 
 from __future__ import annotations
 

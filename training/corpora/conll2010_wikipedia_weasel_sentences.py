@@ -23,9 +23,15 @@ from pathlib import Path
 from typing import Iterable
 
 from redflags.training.corpora.registry import CorpusError, Skips, register
-from redflags.training.corpora.szeged_uncertainty_corpus import normalise, wiki_cue_index
+from redflags.training.corpora.szeged_uncertainty_corpus import (
+    normalise,
+    wiki_cue_index,
+)
 from redflags.training.records import Record, labels
-from redflags.training.weak_labels import wikiweasel_hedging_label, wikiweasel_unverifiable_label
+from redflags.training.weak_labels import (
+    wikiweasel_hedging_label,
+    wikiweasel_unverifiable_label,
+)
 
 log = logging.getLogger(__name__)
 
