@@ -101,6 +101,7 @@ def run_checks(scorer: Scorer, cases: Sequence[Case]) -> dict[str, Any]:
     """Pass rates per kind, per marker and kind, and per edge case, with every case's outcome."""
     markers = list(scorer.markers)
     thr = np.array([scorer.thresholds[m] for m in markers])
+    cases = [c for c in cases if c.marker == "all" or c.marker in markers]  # a model may score other markers
     texts = [c.text for c in cases] + [c.variant for c in cases if c.variant is not None and c.kind != "mft"]
     probs = scorer.predict_proba(texts)
     base = probs[: len(cases)]

@@ -157,6 +157,7 @@ def check(
         run_checks,
         write_checks,
     )
+    from redflags.eval.data import display_path
     from redflags.modeling import ModelLoadError
 
     try:
@@ -165,7 +166,7 @@ def check(
     except (CheckSuiteError, ModelLoadError) as e:
         typer.echo(f"redflags: error: {e}", err=True)
         raise typer.Exit(1)
-    name = str(model) if model is not None else "default model"
+    name = display_path(model) if model is not None else "default model"
     result = run_checks(scorer, suite)
     typer.echo(render(result, name))
     if out is not None:

@@ -16,7 +16,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import redflags
 from redflags.atomic import write_text
-from redflags.eval.data import resolve_spec
+from redflags.eval.data import display_path, resolve_spec
 from redflags.eval.evaluate import merge_examples, model_config_dict, score_systems
 from redflags.eval.interchange import label_matrix
 from redflags.eval.metrics import (
@@ -116,7 +116,7 @@ def run_compare(model_a: str, model_b: str, specs: Sequence[str], out_dir: Path 
     y = label_matrix(examples, MARKERS)
     comparison = compare_arrays(y, probs["a"], probs["b"], sa.thresholds, sb.thresholds,
                                 [e.corpus for e in examples], n_boot=n_boot, seed=seed)
-    result = {"note": STYLE_NOT_TRUTH, "command": command, "a": str(model_a), "b": str(model_b),
+    result = {"note": STYLE_NOT_TRUTH, "command": command, "a": display_path(model_a), "b": display_path(model_b),
               "data": [{"spec": d.spec, "identity": d.identity} for d in data], "n_boot": n_boot, "seed": seed,
               "comparison": comparison}
     out = Path(out_dir)

@@ -24,7 +24,12 @@ from typing import Any, Mapping
 
 from redflags.eval.interchange import Example, from_dataset, read_jsonl
 from redflags.training.config import CorpusSpec, DataConfig, from_dict
-from redflags.training.corpora import CORPORA, corpus_folder, news_annotations
+from redflags.training.corpora import (
+    CORPORA,
+    corpus_folder,
+    default_data_dir,
+    news_annotations,
+)
 from redflags.training.dataset import build_dataset, remove_overlap
 
 log = logging.getLogger(__name__)
@@ -32,6 +37,17 @@ log = logging.getLogger(__name__)
 SPLIT_NAMES = ("train", "dev", "test", "all")
 NEWS = "news_annotations"
 NEWS_SAMPLES = ("random", "enriched")
+
+
+def display_path(path: Path | str) -> str:
+    """A path as a report records it: relative to the data folder ("<data>/babe") or to the working
+    directory, never this machine's absolute path (reports are committed and read elsewhere)."""
+    p = Path(path).resolve()
+    for base, label in ((default_data_dir().resolve(), "<data>"), (Path.cwd().resolve(), ".")):
+        if p.is_relative_to(base):
+            rel = p.relative_to(base).as_posix()
+            return f"{label}/{rel}" if rel != "." else label
+    return p.name
 
 
 def sampled_articles(sample: str) -> set[str]:
@@ -65,7 +81,7 @@ def sha256_folder(folder: Path | str) -> dict[str, Any]:
     """One hash over every file in a folder: sha256 of the sorted 'relative path  file-sha256' lines."""
     folder = Path(folder)
     lines = [f"{p.relative_to(folder).as_posix()}  {sha256_file(p)}" for p in sorted(folder.rglob("*")) if p.is_file()]
-    return {"path": str(folder.resolve()), "files": len(lines), "sha256": hashlib.sha256("\n".join(lines).encode()).hexdigest()}
+    return {"path": display_path(folder), "files": len(lines), "sha256": hashlib.sha256("\n".join(lines).encode()).hexdigest()}
 
 
 def examples_sha256(examples: list[Example]) -> str:
@@ -116,7 +132,15 @@ def _single_corpus_config(name: str, model_cfg: Any | None, data_dir: Path | str
 
 
 def corpus_identity(names: list[str], data_dir: Path | str | None) -> dict[str, Any]:
-    return {n: sha256_folder(corpus_folder(n, data_dir)) for n in names}
+    out = {}
+    for n in names:
+        info = CORPORA[n]
+        if info.fingerprint is not None:  # labels kept in the repository, texts in other corpora's folders
+            out[n] = {"labels_sha256": info.fingerprint(), "texts": {r: sha256_folder(corpus_folder(r, data_dir))
+                                                                   for r in info.required if r in CORPORA}}
+        else:
+            out[n] = sha256_folder(corpus_folder(n, data_dir))
+    return out
 
 
 def resolve_spec(spec: str, training_config: Mapping[str, Any] | None = None,
@@ -125,7 +149,7 @@ def resolve_spec(spec: str, training_config: Mapping[str, Any] | None = None,
     path = Path(spec)
     if spec.endswith(".jsonl") or path.is_file():
         examples = read_jsonl(path)
-        return EvalData(spec, examples, {"kind": "jsonl", "path": str(path.resolve()), "sha256": sha256_file(path),
+        return EvalData(spec, examples, {"kind": "jsonl", "path": display_path(path), "sha256": sha256_file(path),
                                          "examples": len(examples), "examples_sha256": examples_sha256(examples)})
     if ":" not in spec:
         raise DataSpecError(f"--data {spec!r}: expected a .jsonl file or corpus:split (e.g. ptc_semeval2020_task11:test, all:dev)")
@@ -150,11 +174,6 @@ def resolve_spec(spec: str, training_config: Mapping[str, Any] | None = None,
     else:
         cfg, keep = _single_corpus_config(name, model_cfg, data_dir), name
     ds = _split(build_splits(cfg), split)
-    if keep is not None:
-        ds = ds.select([i for i, c in enumerate(ds["corpus"]) if c == keep])
-    if sample:  # the articles of one half of the news sample (random: ordinary news; enriched: rare markers)
-        docs = sampled_articles(sample)
-        ds = ds.select([i for i, d in enumerate(ds["doc_id"]) if d in docs])
     removed = None
     if model_cfg is not None and cfg is not model_cfg:
         # A corpus the model never saw was split on its own, not de-duplicated against the model's
@@ -162,7 +181,14 @@ def resolve_spec(spec: str, training_config: Mapping[str, Any] | None = None,
         ds, removed = remove_overlap(ds, build_splits(model_cfg)["train"])
         if removed:
             log.warning("%s: removed %d sentences that occur in the model's train split", spec, removed)
+    # Ids come from the whole split (corpus/doc/row), so a subset spec (one corpus, one sample) gives
+    # its examples the same ids as the full split and the two merge instead of counting twice.
     examples = from_dataset(ds)
+    if keep is not None:
+        examples = [e for e in examples if e.corpus == keep]
+    if sample:  # the articles of one half of the news sample (random: ordinary news; enriched: rare markers)
+        docs = sampled_articles(sample)
+        examples = [e for e in examples if e.article in docs]
     if not examples:
         raise DataSpecError(f"--data {spec!r}: the {split} split of {name} is empty")
     names = sorted({e.corpus for e in examples})
@@ -199,6 +225,9 @@ def training_examples(training_config: Mapping[str, Any] | None, data_dir: Path 
     sampled = {n for n, s in cfg.corpora.items() if s.weight > 0}
     train = [e for e in from_dataset(dd["train"]) if e.corpus in sampled]
     dev = from_dataset(dd["dev"])
+    dev_corpora = ((training_config or {}).get("calibration") or {}).get("dev_corpora")
+    if dev_corpora:  # the baselines fit thresholds on the same dev rows as the model
+        dev = [e for e in dev if e.corpus in set(dev_corpora)]
     info = {"corpora": sorted(sampled), "seed": cfg.seed, "train_examples": len(train), "dev_examples": len(dev),
             "train_sha256": examples_sha256(train),
             "max_train_samples_ignored": (training_config or {}).get("training", {}).get("max_train_samples")}

@@ -17,6 +17,7 @@ from redflags.eval.baselines import (
 from redflags.eval.data import (
     DataSpecError,
     EvalData,
+    display_path,
     resolve_spec,
     sha256_folder,
     training_examples,
@@ -25,6 +26,7 @@ from redflags.eval.interchange import Example, label_matrix
 from redflags.eval.metrics import DEFAULT_N_BOOT, DEFAULT_SEED, N_BINS, evaluate_arrays
 from redflags.eval.report import code_version, write_report
 from redflags.markers import MARKERS, STYLE_NOT_TRUTH
+from redflags.model_dir import encoder_shape
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +45,14 @@ def model_config_dict(scorer: Any) -> dict[str, Any]:
     if cfg is None:
         return {}
     if isinstance(cfg, dict):
-        return cfg
-    if hasattr(cfg, "to_dict"):
-        return cfg.to_dict()
-    return dict(vars(cfg))
+        out = dict(cfg)
+    elif hasattr(cfg, "to_dict"):
+        out = cfg.to_dict()
+    else:
+        out = dict(vars(cfg))
+    if out.get("encoder_config"):  # (older models record the encoder's local path there: reports name no paths)
+        out["encoder_config"] = encoder_shape(out["encoder_config"])
+    return out
 
 
 def build_baselines(training_config: Mapping[str, Any] | None, data_dir: Path | str | None = None,
@@ -174,7 +180,7 @@ def run_evaluate(model_dir: Path | str | None, specs: Sequence[str], out_dir: Pa
     training_config = cfg.get("training_config")
     data = [resolve_spec(s, training_config, data_dir) for s in specs]
     path = getattr(scorer, "model_dir", model_dir)
-    model_info = {"path": str(Path(path).resolve()) if path else None, "config": cfg}
+    model_info = {"path": display_path(path) if path else None, "config": cfg}
     if path and Path(path).is_dir():
         model_info["weights_sha256"] = sha256_folder(path)["sha256"]
     systems: dict[str, System] = {"model": scorer}

@@ -212,7 +212,11 @@ def provenance_lines(result: Mapping[str, Any]) -> list[str]:
         if d["identity"].get("kind") == "jsonl":
             lines.append(f"  - file {d['identity']['path']} sha256 {d['identity']['sha256']}")
         for cname, ci in d["identity"].get("corpora", {}).items():
-            lines.append(f"  - {cname}: {ci['path']} ({ci['files']} files, sha256 {ci['sha256'][:16]}…)")
+            if "labels_sha256" in ci:  # labels in the repository, texts in other corpora's folders
+                texts = ", ".join(f"{t['path']} ({t['sha256'][:16]}…)" for t in ci["texts"].values())
+                lines.append(f"  - {cname}: labels sha256 {ci['labels_sha256']}, texts {texts}")
+            else:
+                lines.append(f"  - {cname}: {ci['path']} ({ci['files']} files, sha256 {ci['sha256'][:16]}…)")
     td = (result.get("baseline_training") or {}).get("training_data")
     if td:
         lines.append(f"- trained baselines fit on the model's train split: {td['train_examples']} sentences "

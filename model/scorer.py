@@ -11,17 +11,18 @@ from __future__ import annotations
 import logging
 from collections import deque
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional, Sequence
 
 import numpy as np
-from redflags import inference
-from redflags.modeling import ModelConfig, ModelLoadError, RedflagsModel
+
+if TYPE_CHECKING:
+    from redflags.modeling import ModelConfig, RedflagsModel
 from redflags.report import ArticleReport, SentenceScore
 from redflags.segment import Sentence, iter_sentences
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BATCH_SIZE = inference.DEFAULT_BATCH_SIZE
+DEFAULT_BATCH_SIZE = 32
 # The pool holds this many batches before it is sorted and scored.
 POOL_BATCHES = 8
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default_model"
@@ -94,6 +95,9 @@ class Scorer:
 
     def _proba(self, texts: list[str], batch_size: int) -> tuple[np.ndarray, np.ndarray]:
         """(probabilities (n, M), truncated (n,) bool) for sentences, through the one inference path."""
+        # Deferred: torch and transformers cost seconds to import, and `redflags --help` needs neither.
+        from redflags import inference
+
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         ids, truncated = inference.tokenize(self.tokenizer, texts, self.max_length)
@@ -223,6 +227,9 @@ def load(path: str | Path | None = None, device: Optional[str] = None) -> Scorer
 
     Raises `redflags.modeling.ModelLoadError` naming the directory and the problem.
     """
+    # Deferred: torch and transformers cost seconds to import, and `import redflags` needs neither.
+    from redflags.modeling import ModelLoadError, RedflagsModel
+
 
     if path is None:
         directory = DEFAULT_MODEL_DIR

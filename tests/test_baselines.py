@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from redflags.eval.baselines import LexiconBaseline, MajorityBaseline, TfidfLogRegBaseline
+from redflags.eval.baselines import (
+    LexiconBaseline,
+    MajorityBaseline,
+    TfidfLogRegBaseline,
+)
 from redflags.eval.interchange import Example
 from redflags.markers import MARKERS
 

@@ -43,9 +43,8 @@ def test_card_command(tiny_model_dir: Path, tmp_path: Path) -> None:
     import json
     import shutil
 
-    from typer.testing import CliRunner
-
     from redflags.cli import app
+    from typer.testing import CliRunner
 
     shutil.copytree(tiny_model_dir, tmp_path / "m")
     (tmp_path / "x.json").write_text(json.dumps(harness("redflags evaluate --data all:dev")))

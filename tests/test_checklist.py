@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from redflags.eval.checklist import CheckSuiteError, load_cases, render, run_checks
 from redflags.markers import MARKERS
 
@@ -79,9 +78,8 @@ def test_the_shipped_suite_is_large_and_covers_every_marker_and_kind() -> None:
 
 
 def test_check_command_on_a_model_directory(tmp_path: Path, tiny_model_dir: Path) -> None:
-    from typer.testing import CliRunner
-
     from redflags.cli import app
+    from typer.testing import CliRunner
 
     result = CliRunner().invoke(app, ["check", "--model", str(tiny_model_dir), "--cases", str(write(tmp_path, CASES)),
                                       "--out", str(tmp_path / "out")])

@@ -8,10 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
 from redflags.cli import app
 from redflags.markers import STYLE_NOT_TRUTH
+from typer.testing import CliRunner
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 SEED = SEEDS / "000_461dd1c7835a637b.txt"

@@ -11,7 +11,6 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
 from redflags.markers import MARKERS
 from redflags.training.corpora import CORPORA, CorpusError, Skips, corpus_folder
 from redflags.training.corpora.anonymous_source_tracker import clean_snippet

@@ -10,7 +10,6 @@ import tarfile
 from pathlib import Path
 
 import pytest
-
 from redflags.training.corpora import CORPORA, CorpusError, Skips, load_corpus
 from redflags.training.corpora._text import join_tokens
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from redflags.markers import MARKERS
 from redflags.training import dataset as ds_mod
 from redflags.training.config import CorpusSpec, DataConfig, SplitConfig

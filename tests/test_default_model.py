@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 import redflags
 from redflags.scorer import DEFAULT_MODEL_DIR
 

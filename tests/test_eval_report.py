@@ -6,8 +6,11 @@ import json
 from pathlib import Path
 
 import numpy as np
-
-from redflags.eval.baselines import LexiconBaseline, MajorityBaseline, TfidfLogRegBaseline
+from redflags.eval.baselines import (
+    LexiconBaseline,
+    MajorityBaseline,
+    TfidfLogRegBaseline,
+)
 from redflags.eval.data import EvalData, resolve_spec
 from redflags.eval.evaluate import evaluate_systems, run_evaluate
 from redflags.eval.interchange import Example, write_jsonl

@@ -7,13 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
-
 from redflags.eval.compare import paired_bootstrap
 from redflags.eval.crosscorpus import cross_corpus_matrix, train_fn_for
 from redflags.eval.interchange import Example, write_jsonl
 from redflags.eval.seeds import aggregate
 from redflags.markers import MARKERS
+from typer.testing import CliRunner
 
 U, H, S = MARKERS
 

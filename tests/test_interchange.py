@@ -7,8 +7,14 @@ from pathlib import Path
 
 import datasets
 import pytest
-
-from redflags.eval.interchange import Example, InterchangeError, from_dataset, label_matrix, read_jsonl, write_jsonl
+from redflags.eval.interchange import (
+    Example,
+    InterchangeError,
+    from_dataset,
+    label_matrix,
+    read_jsonl,
+    write_jsonl,
+)
 from redflags.markers import MARKERS
 
 

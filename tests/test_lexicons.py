@@ -6,7 +6,6 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-
 from redflags.markers import MARKERS
 from redflags.training import lexicons as L
 from redflags.training.corpora import CorpusError

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sklearn.metrics import f1_score
-
-from redflags.eval.metrics import bootstrap_f1, bootstrap_indices, evaluate_arrays, marker_metrics
+from redflags.eval.metrics import (
+    bootstrap_f1,
+    bootstrap_indices,
+    evaluate_arrays,
+    marker_metrics,
+)
 from redflags.markers import MARKERS
+from sklearn.metrics import f1_score
 
 # y = 1 1 0 0 1, p = .9 .4 .6 .1 .8, threshold .5 -> predicted 1 0 1 0 1: TP 2, FP 1, FN 1.
 Y = [1, 1, 0, 0, 1]

@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
 from redflags.markers import MARKERS
 from redflags.modeling import ModelConfig, ModelLoadError, RedflagsModel
 
@@ -123,9 +122,8 @@ def test_config_json_is_a_transformers_config_without_machine_paths(tiny_model_d
 def test_adapter_directory_holds_peft_files_that_peft_loads(tmp_path: Path, tokenizer) -> None:
     """A researcher can load the adapters with PEFT onto the base encoder and get our encoder back."""
     from peft import PeftModel
-    from transformers import AutoModel
-
     from redflags.modeling import resolve_base
+    from transformers import AutoModel
 
     torch.manual_seed(0)
     model = RedflagsModel.from_base(ModelConfig(max_length=32)).eval()

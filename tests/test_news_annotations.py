@@ -7,7 +7,6 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
 from redflags.markers import MARKERS
 from redflags.segment import segment
 from redflags.training import dataset as ds_mod
@@ -194,3 +193,24 @@ def test_committed_annotations_load_against_the_corpora(shared_data: Path) -> No
     seed = (Path(__file__).resolve().parents[1] / "seeds" / "000_461dd1c7835a637b.txt").read_text(encoding="utf-8")
     first = seed.strip().splitlines()[0]
     assert not any(first in r.text for r in recs)
+
+
+def test_sample_spec_only_for_the_news_annotations() -> None:
+    from redflags.eval.data import DataSpecError, resolve_spec
+
+    with pytest.raises(DataSpecError, match="only news_annotations has samples"):
+        resolve_spec("babe@random:test")
+    with pytest.raises(DataSpecError, match="only news_annotations has samples"):
+        resolve_spec("news_annotations@odd:test")
+
+
+@pytest.mark.data
+def test_random_half_of_the_news_test_split(shared_data: Path, tmp_path: Path) -> None:
+    from redflags.eval.data import resolve_spec, sampled_articles
+
+    whole = resolve_spec("news_annotations:test", data_dir=shared_data)
+    random_half = resolve_spec("news_annotations@random:test", data_dir=shared_data)
+    ids = {e.id for e in whole.examples}
+    assert random_half.examples and {e.id for e in random_half.examples} < ids  # same ids: subset specs merge
+    assert {e.article for e in random_half.examples} <= sampled_articles("random")
+    assert random_half.identity["sample"] == "random"

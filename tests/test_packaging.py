@@ -66,15 +66,18 @@ def test_wheel_installs_and_imports_outside_the_checkout(tmp_path: Path) -> None
         "print(redflags.__file__);"
         "print(redflags.__version__);"
         "print(resources.files('redflags').joinpath('templates/report.html').is_file());"
+        "print(resources.files('redflags.training').joinpath('annotations/news.jsonl').is_file()"
+        " and resources.files('redflags.eval').joinpath('checklist.yaml').is_file());"
         "print(redflags.load, redflags.Scorer, redflags.ArticleReport, redflags.MARKERS)"
     )
     outside = tmp_path / "elsewhere"
     outside.mkdir()
     result = subprocess.run([str(py), "-c", probe], cwd=outside, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    location, version, template, _ = result.stdout.splitlines()
+    location, version, template, data_files, _ = result.stdout.splitlines()
     assert Path(location).is_relative_to(env), f"redflags imported from {location}, not from the new environment"
     assert version != "0.0.0+unknown" and template == "True"
+    assert data_files == "True", "the news annotations or the behaviour suite are missing from the wheel"
 
     # The console script is installed and runs.
     result = subprocess.run([str(env / "bin" / "redflags"), "--help"], cwd=outside, capture_output=True, text=True)

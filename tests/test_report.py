@@ -6,7 +6,6 @@ import html
 import json
 
 import pytest
-
 from redflags.markers import MARKERS, STYLE_NOT_TRUTH
 from redflags.report import ArticleReport, SentenceScore, render_html
 

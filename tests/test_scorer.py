@@ -9,9 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
-
 import redflags
+import torch
 from redflags.markers import MARKERS
 from redflags.modeling import ModelConfig, ModelLoadError, RedflagsModel
 from redflags.scorer import DEFAULT_MODEL_DIR, Scorer

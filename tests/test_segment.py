@@ -6,7 +6,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from redflags.segment import Sentence, iter_sentences, segment
 
 SEED = Path(__file__).resolve().parents[1] / "seeds" / "000_461dd1c7835a637b.txt"

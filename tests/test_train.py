@@ -7,13 +7,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from safetensors.torch import load_file
-
 from redflags.markers import MARKERS
 from redflags.modeling import RedflagsModel
 from redflags.training.config import from_dict
 from redflags.training.records import Record, labels
 from redflags.training.train import ResumeError, checkpoints, masked_bce, train
+from safetensors.torch import load_file
 
 from tests.conftest import make_tiny_model
 from tests.test_dataset import fake_corpora
@@ -137,7 +136,6 @@ def test_sampling_weights_follow_the_config(tmp_path: Path, toy_data: Path) -> N
 
 def test_length_grouped_batches_cover_the_draws_and_are_reproducible() -> None:
     import numpy as np
-
     from redflags.training.train import epoch_batches, epoch_order, sample_weights
 
     corpus = ["a"] * 100
@@ -159,7 +157,6 @@ def test_fitted_probabilities_are_the_served_ones_and_the_card_matches_evaluatio
     """Calibration and thresholds are fitted on exactly what the scorer serves (same path, dtype, padding),
     and the card's dev figures are what the evaluation harness's metrics give on the same data."""
     import numpy as np
-
     import redflags
     from redflags.eval.metrics import marker_metrics
     from redflags.modeling import apply_calibration

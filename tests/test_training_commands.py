@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from typer.testing import CliRunner
-
 from redflags.cli import app
 from redflags.markers import MARKERS
+from typer.testing import CliRunner
+
 from tests.test_dataset import fake_corpora, make_docs
 from tests.test_train import toy_records
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from redflags.training.weak_labels import (
     attribution_label,
     is_action_cue,

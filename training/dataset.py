@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 SPLITS: tuple[str, ...] = ("train", "dev", "test")
 UNKNOWN = -1
 # Bump when the build logic changes, so stale caches are not reused.
-DATASET_VERSION = 2  # 2: PolNeAR and the snippets are cut by redflags.segment
+DATASET_VERSION = 3  # 2: PolNeAR and the snippets cut by redflags.segment; 3: fixed splits decide duplicates
 
 FEATURES = datasets.Features(
     {"text": datasets.Value("string"), "corpus": datasets.Value("string"), "doc_id": datasets.Value("string")}
@@ -154,7 +154,9 @@ def deduplicate(records: Iterable[Record], stats: BuildStats | None = None) -> l
             if stats is not None:
                 stats.empty[r.corpus] += 1
             continue
-        groups[key].append(((r.corpus, r.doc_id, i), r))
+        # A copy whose corpus fixes its split (the news annotations) decides the row, so a sentence of a
+        # news test article never lands in train through a copy in another corpus.
+        groups[key].append(((r.split is None, r.corpus, r.doc_id, i), r))
     rows = []
     for key, copies in groups.items():
         copies.sort(key=lambda c: c[0])

@@ -287,6 +287,8 @@ def _calibrate_and_save(model: RedflagsModel, tokenizer: Any, cfg: RunConfig, cf
     if state.best_step is not None and ckpt.load_best(work_dir, model):
         log.info("using the best step %d (dev macro PR-AUC %.4f)", state.best_step, state.best_metric)
     model.eval()
+    if model.config.weights_format == "adapter":
+        model.merge_adapters()  # as redflags.load() does: calibrate the very weights that will be served
     # float32, whatever training used: calibration and thresholds are fitted on what the scorer serves.
     dev_logits = predict_logits(model, dev_enc, tokenizer.pad_token_id)
     cal = calibrate.fit(dev_logits, dev_enc.labels, tuple(model.config.markers), cfg.calibration.method)
