@@ -38,3 +38,13 @@ def test_failed_directory_write_keeps_the_old_one(tmp_path: Path) -> None:
     umask = os.umask(0)
     os.umask(umask)
     assert _mode(target) == 0o777 & ~umask
+
+
+def test_private_files_in_a_directory_write_get_ordinary_permissions(tmp_path: Path) -> None:
+    target = tmp_path / "model"
+    with atomic_dir(target) as tmp:
+        (tmp / "weights").write_bytes(b"x")
+        os.chmod(tmp / "weights", 0o600)  # as safetensors writes them
+    umask = os.umask(0)
+    os.umask(umask)
+    assert _mode(target / "weights") == 0o666 & ~umask

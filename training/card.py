@@ -120,11 +120,15 @@ def _eval_sections(eval_metrics: dict[str, Any]) -> list[str]:
 
 
 def _model_index(config: Any, eval_metrics: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """model-index results: per evaluation (title), the model's F1, PR-AUC and ECE per marker."""
+    """model-index results: per evaluation (title), the model's F1, PR-AUC and ECE per marker.
+
+    Sections titled "... (for comparison)" show another model (e.g. the previous default) and stay
+    out of this model's metadata.
+    """
     results = []
     evals = {"Evaluation harness": eval_metrics} if eval_metrics and "systems" in eval_metrics else (eval_metrics or {})
     for title, result in evals.items():
-        if not isinstance(result, dict) or "systems" not in result:
+        if not isinstance(result, dict) or "systems" not in result or "(for comparison)" in str(title):
             continue
         model_sys = next(iter(result["systems"].values()), {})
         per = ((model_sys.get("metrics") or {}).get("markers")) or {}
