@@ -24,6 +24,7 @@ from redflags.atomic import write_text
 from redflags.markers import MARKERS
 from redflags.segment import Sentence, segment
 from redflags.training.config import SplitConfig
+from redflags.training.corpora._text import json_lines
 from redflags.training.corpora.news_annotations import ANNOTATIONS, sentence_hash
 from redflags.training.corpora.news_articles import article_text, list_articles
 from redflags.training.dataset import split_of
@@ -184,14 +185,7 @@ def answer_records(answer: dict[str, Any], article: Article, annotation_pass: st
 
 def read_answers(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     """(where, answer) per non-empty line of an annotator's answer file."""
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        where = f"{path}:{n}"
-        try:
-            answer = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise AnswerError(f"{where}: not valid JSON: {exc}") from None
+    for where, answer in json_lines(path, AnswerError):
         if not isinstance(answer, dict) or "doc" not in answer:
             raise AnswerError(f"{where}: expected an object with a 'doc' key")
         yield where, answer

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import csv
 import gzip
+import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 from redflags.training.corpora.registry import CorpusError
 
@@ -73,6 +74,18 @@ def read_table(
             raise CorpusError(f"{path}:1: missing columns {missing}; found {reader.fieldnames}")
         for row in reader:
             yield reader.line_num, row
+
+
+def json_lines(path: Path, error: type[Exception] = CorpusError) -> Iterator[tuple[str, Any]]:
+    """("file:line", parsed value) for each non-empty line of a JSONL file; bad JSON raises `error` naming the line."""
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        where = f"{path}:{n}"
+        try:
+            yield where, json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise error(f"{where}: not valid JSON ({exc.msg})") from None
 
 
 def parse_xml(path: Path) -> ET.Element:

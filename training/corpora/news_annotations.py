@@ -15,12 +15,12 @@ record spans (label = the framing kind where one was given, else the marker).
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import defaultdict
 from pathlib import Path
 from typing import Any, Iterator
 
 from redflags.markers import MARKERS
+from redflags.training.corpora._text import json_lines
 from redflags.training.corpora.news_articles import SOURCES, article_text
 from redflags.training.corpora.registry import CorpusError, Skips, register
 from redflags.training.records import Record, Span
@@ -46,14 +46,7 @@ def read_annotations(path: Path | None = None) -> list[dict[str, Any]]:
     if not path.is_file():
         raise CorpusError(f"{path}: the news annotations file is missing")
     rows = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        where = f"{path}:{n}"
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise CorpusError(f"{where}: not valid JSON ({exc.msg})") from None
+    for where, row in json_lines(path):
         if not isinstance(row, dict) or set(row) != _KEYS:
             raise CorpusError(f"{where}: expected the keys {sorted(_KEYS)}")
         if row["corpus"] not in SOURCES or row["pass"] not in ("a", "b", "adjudicated"):
