@@ -100,7 +100,7 @@ def split_weights(state: dict[str, torch.Tensor], fmt: str) -> dict[str, dict[st
     return {HEAD_FILE: head, ADAPTER_WEIGHTS_FILE: adapters}
 
 
-def weight_files(directory: Path, fmt: str, format_version: int) -> list[str]:
+def weight_files(fmt: str, format_version: int) -> list[str]:
     """The weight files a directory of this format must hold."""
     if format_version < 2 or fmt == "full":
         return [FULL_WEIGHTS_FILE]

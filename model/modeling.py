@@ -292,7 +292,7 @@ def read_config(d: Path) -> ModelConfig:
 def _read_weights(d: Path, config: ModelConfig) -> dict[str, torch.Tensor]:
     from safetensors import SafetensorError
 
-    files = model_dir.weight_files(d, config.weights_format, config.format_version)
+    files = model_dir.weight_files(config.weights_format, config.format_version)
     for needed in files:
         if not (d / needed).is_file():
             raise ModelLoadError(f"{d}: incomplete model directory, {needed} is missing")

@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional, Sequence
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from redflags.modeling import ModelConfig, RedflagsModel
 from redflags.report import ArticleReport, SentenceScore
 from redflags.segment import Sentence, iter_sentences
+
+if TYPE_CHECKING:  # (imported lazily at run time: see load)
+    from redflags.modeling import ModelConfig, RedflagsModel
 
 log = logging.getLogger(__name__)
 
