@@ -25,6 +25,7 @@ from redflags.eval.data import (
 from redflags.eval.interchange import Example, label_matrix
 from redflags.eval.metrics import DEFAULT_N_BOOT, DEFAULT_SEED, N_BINS, evaluate_arrays
 from redflags.eval.report import code_version, write_report
+from redflags.eval.spans import evaluate_spans
 from redflags.markers import MARKERS, STYLE_NOT_TRUTH
 from redflags.model_dir import encoder_shape
 
@@ -121,7 +122,8 @@ def evaluate_systems(systems: Mapping[str, System], data: Sequence[EvalData], ou
                      model_info: Mapping[str, Any] | None = None, skipped: Mapping[str, str] | None = None,
                      extra: Mapping[str, Any] | None = None, command: str = "", n_boot: int = DEFAULT_N_BOOT,
                      seed: int = DEFAULT_SEED, batch_size: int = 64, figures: bool = True,
-                     per_corpus_ci: Sequence[str] | None = None) -> dict[str, Any]:
+                     per_corpus_ci: Sequence[str] | None = None,
+                     span_train: Sequence[Example] | None = None) -> dict[str, Any]:
     """Score, measure and write the report; returns the metrics dict written to metrics.json.
 
     `per_corpus_ci`: systems that get bootstrap CIs per corpus too (default: the first, the model);
@@ -166,6 +168,11 @@ def evaluate_systems(systems: Mapping[str, System], data: Sequence[EvalData], ou
             }
         desc = sys.describe() if hasattr(sys, "describe") else {"kind": name}
         result["systems"][name] = {"description": desc, "thresholds": thresholds, "metrics": metrics}
+    model = systems.get("model")
+    if model is not None:  # evidence spans, where the model has a token head and the data marks spans
+        spans = evaluate_spans(model, examples, lexicon=systems.get("lexicon"), train=span_train, batch_size=batch_size)
+        if spans is not None:
+            result["spans"] = spans
     write_report(out_dir, result, examples, probs, y, MARKERS, figures=figures)
     return result
 
@@ -186,9 +193,16 @@ def run_evaluate(model_dir: Path | str | None, specs: Sequence[str], out_dir: Pa
     systems: dict[str, System] = {"model": scorer}
     skipped: dict[str, str] = {}
     extra: dict[str, Any] = {}
+    span_train = None
     if baselines:
         base, skipped, info = build_baselines(training_config, data_dir)
         systems.update(base)
         extra["baseline_training"] = info
+        if getattr(scorer, "has_evidence", False):  # the technique baselines learn from the train split's spans
+            try:
+                span_train = training_examples(training_config, data_dir)[0]
+            except Exception as e:  # noqa: BLE001 - reported, not silent
+                skipped["technique baselines"] = f"no training records: {type(e).__name__}: {e}"
     return evaluate_systems(systems, data, out_dir, model_info=model_info, skipped=skipped, extra=extra,
-                            command=command, n_boot=n_boot, seed=seed, batch_size=batch_size, figures=figures)
+                            command=command, n_boot=n_boot, seed=seed, batch_size=batch_size, figures=figures,
+                            span_train=span_train)

@@ -7,8 +7,11 @@ One sentence per line::
 
 A marker that is missing from `labels` or null is *not annotated*: it is left out of that marker's
 metrics (masked), never counted as negative. `corpus` and `article` are optional (default
-"jsonl:<file name>" and the id); extra keys anywhere are allowed and ignored. A malformed line
-raises `InterchangeError` naming the file and line number.
+"jsonl:<file name>" and the id); extra keys anywhere are allowed and ignored, except the evidence
+spans that `redflags evaluate` measures when present (eval/spans.py): ``"spans": [{"start": 0,
+"end": 9, "marker": "hedging", "technique": ""}]`` with offsets into `text`, and ``"span_markers"``,
+the markers whose words were marked (every other word of the sentence counts as not evidence for
+them). A malformed line raises `InterchangeError` naming the file and line number.
 """
 
 from __future__ import annotations
@@ -131,14 +134,17 @@ def from_dataset(ds: Any, markers: Sequence[str] = MARKERS) -> list[Example]:
     if missing:
         raise InterchangeError(f"dataset lacks columns {missing}; has {ds.column_names}")
     # to_dict gives plain lists; indexing datasets' lazy Column objects row by row is very slow.
-    cols = ds.select_columns(["text", "corpus", "doc_id", *markers]).to_dict()
+    span_cols = [c for c in ("spans", "span_markers") if c in ds.column_names]
+    cols = ds.select_columns(["text", "corpus", "doc_id", *markers, *span_cols]).to_dict()
     out = []
     for i in range(len(ds)):
         labels = {m: (None if int(cols[m][i]) < 0 else int(cols[m][i])) for m in markers}
         corpus, doc = str(cols["corpus"][i]), str(cols["doc_id"][i])
+        # Evidence spans go in `extra`, as in a JSONL file (see eval/spans.py), where a row has any.
+        extra = {c: cols[c][i] for c in span_cols} if span_cols and cols["span_markers"][i] else {}
         # Dataset rows have no id of their own: corpus, document and row index make one that is stable
         # for a given split (splits are deterministic).
-        out.append(Example(f"{corpus}/{doc}/{i}", cols["text"][i], labels, corpus, doc))
+        out.append(Example(f"{corpus}/{doc}/{i}", cols["text"][i], labels, corpus, doc, extra))
     return out
 
 

@@ -257,6 +257,10 @@ def write_report(out_dir: Path | str, result: dict[str, Any], examples: Sequence
         tables.append(by_spec)
     tables += [detail_table(n, systems[n]["metrics"], markers) for n in systems]
     tables.append(corpus_table(systems, markers))
+    if result.get("spans"):
+        from redflags.eval.spans import span_tables  # (spans.py builds on this module's Table)
+
+        tables += span_tables(result["spans"], markers)
     prov = provenance_lines(result)
 
     md = ["# redflags evaluation report", "", f"> {STYLE_NOT_TRUTH}", "", "## Provenance", "", *prov, ""]

@@ -19,6 +19,7 @@ import typer
 from redflags.atomic import write_text
 from redflags.markers import STYLE_NOT_TRUTH
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 log = logging.getLogger(__name__)
@@ -102,18 +103,29 @@ def _shorten(text: str, width: int = SHORTEN_AT) -> str:
     return flat if len(flat) <= width else flat[: width - 1].rstrip() + "…"
 
 
+def _flag_cell(s, marker: str) -> str:  # noqa: ANN001 - a SentenceScore (imported lazily)
+    """`marker 0.83`, then its evidence words ("quoted", technique in brackets) when the model gives them."""
+    cell = f"{marker} {s.scores[marker]:.2f}"
+    if s.evidence is None:
+        return cell
+    words = [f"\u201c{_shorten(e.text, 40)}\u201d" + (f" [{e.technique}]" if e.technique else "")
+             for e in s.evidence_for(marker)]
+    return cell + (": " + ", ".join(words) if words else " (no evidence word above the span threshold)")
+
+
 def render_table(reports: list, console: Console) -> None:
     """Terminal report: one row per sentence (number, shortened text, flagged markers), then a summary."""
     for report in reports:
         table = Table(title=report.source or "article", title_justify="left", show_lines=False, expand=False)
         table.add_column("#", justify="right", style="dim", no_wrap=True)
         table.add_column("sentence", overflow="fold")
-        table.add_column("markers flagged (probability)", overflow="fold")
+        table.add_column("markers flagged (probability): evidence words", overflow="fold")
         for s in report.sentences:
-            flagged = ", ".join(f"{m} {s.scores[m]:.2f}" for m in s.flagged_markers) or "-"
+            flagged = "; ".join(_flag_cell(s, m) for m in s.flagged_markers) or "-"
             if s.truncated:
                 flagged += " (truncated)"
-            table.add_row(str(s.index + 1), _shorten(s.text), flagged)
+            # (escaped: rich reads "[...]" in a cell as markup, and article text or a technique can hold one)
+            table.add_row(str(s.index + 1), escape(_shorten(s.text)), escape(flagged))
         console.print(table)
         summary = Table(title="summary", title_justify="left")
         summary.add_column("marker")

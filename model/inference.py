@@ -7,7 +7,8 @@ two together). Always float32: calibration is fitted at the precision the scorer
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence
 
 import numpy as np
 import torch
@@ -15,22 +16,44 @@ import torch
 DEFAULT_BATCH_SIZE = 32
 
 
+@dataclass
+class Tokens:
+    """Tokenised texts: ids per text (first window), which texts were cut, and, when asked for, each
+    token's (start, end) character offsets into its text ((0, 0) for special tokens) and word index
+    (None for special tokens)."""
+
+    ids: list[list[int]]
+    truncated: np.ndarray
+    offsets: Optional[list[list[tuple[int, int]]]] = None
+    words: Optional[list[list[Optional[int]]]] = None
+
+
 def tokenize(tokenizer: Any, texts: Sequence[str], max_length: int) -> tuple[list[list[int]], np.ndarray]:
     """Token ids per text, cut at `max_length` (special tokens included), and which texts were cut."""
+    tok = tokenize_texts(tokenizer, texts, max_length)
+    return tok.ids, tok.truncated
+
+
+def tokenize_texts(tokenizer: Any, texts: Sequence[str], max_length: int, offsets: bool = False) -> Tokens:
+    """`tokenize`, plus character offsets and word indices per token when `offsets` is true (evidence spans)."""
     n = len(texts)
-    ids: list[list[int]] = [[] for _ in range(n)]
-    truncated = np.zeros(n, dtype=bool)
+    out = Tokens([[] for _ in range(n)], np.zeros(n, dtype=bool),
+                 [[] for _ in range(n)] if offsets else None, [[] for _ in range(n)] if offsets else None)
     if n == 0:
-        return ids, truncated
+        return out
     # A text that overflowed into a second window was truncated; the first window is what the model reads.
-    enc = tokenizer(list(texts), truncation=True, max_length=max_length, return_overflowing_tokens=True, verbose=False)
+    enc = tokenizer(list(texts), truncation=True, max_length=max_length, return_overflowing_tokens=True,
+                    return_offsets_mapping=offsets, verbose=False)
     seen = np.zeros(n, dtype=bool)
-    for seq, k in zip(enc["input_ids"], enc["overflow_to_sample_mapping"]):
+    for i, (seq, k) in enumerate(zip(enc["input_ids"], enc["overflow_to_sample_mapping"])):
         if seen[k]:
-            truncated[k] = True
-        else:
-            ids[k], seen[k] = list(seq), True
-    return ids, truncated
+            out.truncated[k] = True
+            continue
+        out.ids[k], seen[k] = list(seq), True
+        if offsets:
+            out.offsets[k] = [tuple(o) for o in enc["offset_mapping"][i]]  # type: ignore[index]
+            out.words[k] = enc.word_ids(i)  # type: ignore[index]
+    return out
 
 
 def pad_batch(seqs: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -44,14 +67,36 @@ def pad_batch(seqs: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor,
     return ids, mask
 
 
-@torch.inference_mode()
+@dataclass
+class Outputs:
+    """Raw model outputs in input order: sentence logits (n, M); with tokens, per sentence its token
+    logits (len, M) and technique logits (len, K), None where the model has no such head."""
+
+    logits: np.ndarray
+    token_logits: Optional[list[np.ndarray]] = None
+    technique_logits: Optional[list[np.ndarray]] = None
+
+
 def predict_logits(model: torch.nn.Module, ids: Sequence[Sequence[int]], pad_id: int,
                    batch_size: int = DEFAULT_BATCH_SIZE, device: str | torch.device = "cpu") -> np.ndarray:
     """Raw logits (n, M) in input order; batches are cut from one length-sorted order (little padding)."""
+    return predict_outputs(model, ids, pad_id, batch_size, device).logits
+
+
+@torch.inference_mode()
+def predict_outputs(model: torch.nn.Module, ids: Sequence[Sequence[int]], pad_id: int,
+                    batch_size: int = DEFAULT_BATCH_SIZE, device: str | torch.device = "cpu",
+                    tokens: bool = False) -> Outputs:
+    """Sentence logits, and with `tokens` the token and technique logits of the same encoder pass."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     n_markers = len(model.config.markers)
-    out = np.zeros((len(ids), n_markers), dtype=np.float32)
+    out = Outputs(np.zeros((len(ids), n_markers), dtype=np.float32))
+    tokens = tokens and getattr(model, "token_head", None) is not None
+    if tokens:
+        out.token_logits = [np.zeros((0, n_markers), np.float32)] * len(ids)
+        if model.technique_head is not None:
+            out.technique_logits = [np.zeros((0, 0), np.float32)] * len(ids)
     if not len(ids):
         return out
     was_training = model.training
@@ -61,8 +106,18 @@ def predict_logits(model: torch.nn.Module, ids: Sequence[Sequence[int]], pad_id:
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
             input_ids, mask = pad_batch([ids[r] for r in rows], pad_id)
-            logits = model(input_ids.to(device), mask.to(device))  # (B, M)
-            out[rows] = logits.float().cpu().numpy()
+            if not tokens:
+                out.logits[rows] = model(input_ids.to(device), mask.to(device)).float().cpu().numpy()  # (B, M)
+                continue
+            logits, tok, tech = model(input_ids.to(device), mask.to(device), tokens=True)
+            out.logits[rows] = logits.float().cpu().numpy()
+            tok = tok.float().cpu().numpy()
+            tech = tech.float().cpu().numpy() if tech is not None else None
+            for b, r in enumerate(rows):
+                n = len(ids[r])
+                out.token_logits[r] = tok[b, :n]  # type: ignore[index]
+                if tech is not None:
+                    out.technique_logits[r] = tech[b, :n]  # type: ignore[index]
     finally:
         model.train(was_training)
     return out

@@ -18,3 +18,16 @@ STYLE_NOT_TRUTH = (
     "These markers describe how a text is written, not whether it is true: "
     "a sentence full of markers can be accurate, and a clean sentence can be false."
 )
+
+# Kinds of sensational framing the token head names for an evidence span (docs/CODEBOOK.md): the six
+# PTC techniques the codebook counts, and two that the news annotations mark. Order = the head's columns.
+TECHNIQUES: tuple[str, ...] = (
+    "loaded_language",
+    "exaggeration",
+    "fear_appeal",
+    "flag_waving",
+    "name_calling",
+    "slogan",
+    "dramatised_secrecy",
+    "clickbait",
+)

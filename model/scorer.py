@@ -8,6 +8,7 @@ batches mix sentences of several articles. Results come back in input order.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import deque
 from pathlib import Path
@@ -15,6 +16,8 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional, Sequence
 
 import numpy as np
 
+from redflags import evidence as evidence_mod
+from redflags.evidence import Evidence
 from redflags.report import ArticleReport, SentenceScore
 from redflags.segment import Sentence, iter_sentences
 
@@ -66,6 +69,16 @@ class Scorer:
         return {m: float(self.config.thresholds[m]) for m in self.markers}
 
     @property
+    def has_evidence(self) -> bool:
+        """Whether the model has a token head, so that reports carry evidence spans."""
+        return getattr(self.model, "token_head", None) is not None
+
+    @property
+    def span_thresholds(self) -> dict[str, float]:
+        """Per marker: the token probability at or above which a word is evidence (empty without a token head)."""
+        return {m: float(self.config.span_thresholds[m]) for m in self.markers} if self.has_evidence else {}
+
+    @property
     def max_length(self) -> int:
         """Tokens the model reads per sentence (special tokens included); longer ones are truncated."""
         return int(self.config.max_length)
@@ -88,6 +101,48 @@ class Scorer:
         probs = self.predict_proba(sentences, batch_size=batch_size)
         return probs >= np.array([self.thresholds[m] for m in self.markers])
 
+    def predict_spans(self, sentences: Sequence[str], batch_size: int = DEFAULT_BATCH_SIZE,
+                      flagged_only: bool = False) -> list[list[Evidence]]:
+        """Evidence spans per sentence, every marker (or only the flagged ones), offsets into that sentence.
+
+        Raises ValueError for a model without a token head (trained before evidence spans).
+        """
+        if isinstance(sentences, str):
+            raise TypeError("sentences must be a list of str; for one article use score(text)")
+        if not self.has_evidence:
+            raise ValueError(f"the model {self.model_dir} has no token head, so it gives no evidence spans; "
+                             "train one with model.token_head: true")
+        texts = [_check_text(s, f"sentences[{i}]") for i, s in enumerate(sentences)]
+        probs, _, spans = self._score(texts, batch_size, evidence=True, flagged_only=flagged_only)
+        return spans  # type: ignore[return-value]
+
+    def predict_span_techniques(self, sentences: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]],
+                                batch_size: int = DEFAULT_BATCH_SIZE) -> list[list[Optional[tuple[str, float]]]]:
+        """For given (start, end) spans of each sentence: the technique head's (technique, probability),
+        averaged over the span's tokens (None for a span past the model's maximum length)."""
+        from redflags import inference
+
+        if not self.has_evidence or not self.config.techniques:
+            raise ValueError(f"the model {self.model_dir} has no technique head")
+        texts = [_check_text(s, f"sentences[{i}]") for i, s in enumerate(sentences)]
+        tok = inference.tokenize_texts(self.tokenizer, texts, self.max_length, offsets=True)
+        out = inference.predict_outputs(self.model, tok.ids, self.tokenizer.pad_token_id, batch_size, self.device,
+                                        tokens=True)
+        result: list[list[Optional[tuple[str, float]]]] = []
+        for i, wanted in enumerate(spans):
+            probs = evidence_mod.softmax(out.technique_logits[i])  # type: ignore[index]
+            row: list[Optional[tuple[str, float]]] = []
+            for start, end in wanted:
+                toks = [t for t, (a, b) in enumerate(tok.offsets[i]) if b > a and a < end and b > start]  # type: ignore[index]
+                if not toks:
+                    row.append(None)
+                    continue
+                mean = probs[toks].mean(axis=0)
+                k = int(mean.argmax())
+                row.append((self.config.techniques[k], float(mean[k])))
+            result.append(row)
+        return result
+
     def save_pretrained(self, directory: str | Path, card: Optional[str] = None) -> Path:
         """Write this scorer's model directory (adapters, head, config, tokenizer, card)."""
         if card is None and self.model_dir is not None and (Path(self.model_dir) / "README.md").is_file():
@@ -96,14 +151,36 @@ class Scorer:
 
     def _proba(self, texts: list[str], batch_size: int) -> tuple[np.ndarray, np.ndarray]:
         """(probabilities (n, M), truncated (n,) bool) for sentences, through the one inference path."""
+        probs, truncated, _ = self._score(texts, batch_size)
+        return probs, truncated
+
+    def _score(self, texts: list[str], batch_size: int, evidence: bool = False, flagged_only: bool = True
+               ) -> tuple[np.ndarray, np.ndarray, Optional[list[list[Evidence]]]]:
+        """Probabilities, truncation and (with `evidence` and a token head) evidence spans per sentence,
+        offsets relative to each sentence, from one encoder pass."""
         # Deferred: torch and transformers cost seconds to import, and `redflags --help` needs neither.
         from redflags import inference
 
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        ids, truncated = inference.tokenize(self.tokenizer, texts, self.max_length)
-        logits = inference.predict_logits(self.model, ids, self.tokenizer.pad_token_id, batch_size, self.device)
-        return self.model.calibrated_proba(logits), truncated
+        evidence = evidence and self.has_evidence
+        tok = inference.tokenize_texts(self.tokenizer, texts, self.max_length, offsets=evidence)
+        out = inference.predict_outputs(self.model, tok.ids, self.tokenizer.pad_token_id, batch_size, self.device,
+                                        tokens=evidence)
+        probs = self.model.calibrated_proba(out.logits)
+        if not evidence or out.token_logits is None:
+            return probs, tok.truncated, None
+        flags = probs >= np.array([self.thresholds[m] for m in self.markers])
+        spans = []
+        for i, text in enumerate(texts):
+            only = [m for j, m in enumerate(self.markers) if flags[i, j]] if flagged_only else None
+            if only == []:
+                spans.append([])
+                continue
+            tech = out.technique_logits[i] if out.technique_logits is not None else None
+            spans.append(evidence_mod.decode(text, tok.offsets[i], tok.words[i], out.token_logits[i], tech,  # type: ignore[index]
+                                             self.markers, self.span_thresholds, self.config.techniques, only=only))
+        return probs, tok.truncated, spans
 
     # --- articles -------------------------------------------------------------------------------
 
@@ -164,11 +241,14 @@ class Scorer:
         """Score the pooled sentences and append their SentenceScores to their articles."""
         if not pool:
             return
-        probs, truncated = self._proba([s.text for _, s in pool], batch_size)
+        probs, truncated, spans = self._score([s.text for _, s in pool], batch_size, evidence=True)
         thresholds = self.thresholds
         # The pool keeps each article's sentences in text order, so appending keeps them in order.
-        for (article, sent), p, cut in zip(pool, probs, truncated):
+        for k, ((article, sent), p, cut) in enumerate(zip(pool, probs, truncated)):
             scores = {m: float(p[j]) for j, m in enumerate(self.markers)}
+            found = None
+            if spans is not None:  # sentence offsets -> article offsets
+                found = tuple(dataclasses.replace(e, start=e.start + sent.start, end=e.end + sent.start) for e in spans[k])
             article.scored.append(
                 SentenceScore(
                     index=len(article.scored),
@@ -178,6 +258,7 @@ class Scorer:
                     scores=scores,
                     flags={m: scores[m] >= thresholds[m] for m in self.markers},
                     truncated=bool(cut),
+                    evidence=found,
                 )
             )
         pool.clear()

@@ -147,7 +147,7 @@ def test_load_split_and_cache(monkeypatch, tmp_path) -> None:
     data_dir = fake_corpora(monkeypatch, tmp_path, {"corp_a": ("gold", recs)})
     cache = str(tmp_path / "cache")
     train = ds_mod.load_split(["corp_a"], "train", data_dir=data_dir, cache_dir=cache)
-    assert set(train.column_names) == {"text", "corpus", "doc_id", *MARKERS}
+    assert set(train.column_names) == {"text", "corpus", "doc_id", *MARKERS, "spans", "span_markers"}
     allsplits = ds_mod.load_split(["corp_a"], "all", data_dir=data_dir, cache_dir=cache)
     assert len(allsplits) == 120
     assert len(list(Path(cache).iterdir())) == 1  # one cached build, reused

@@ -9,35 +9,76 @@ batches an uninterrupted one would have seen.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Optional, Sequence
 
 import numpy as np
 import torch
 from redflags import inference
-from redflags.markers import MARKERS
+from redflags.markers import MARKERS, TECHNIQUES
+from redflags.training import spans as spans_mod
 
 
 @dataclass
 class Encoded:
-    """A tokenised split: token ids per sentence (unpadded), labels (n, M) and corpus names."""
+    """A tokenised split: token ids per sentence (unpadded), labels (n, M) and corpus names.
+
+    With spans: per sentence its token targets (len, M) int8 and technique targets (len,) int16
+    (training/spans.py), None for sentences whose corpus marks no spans.
+    """
 
     input_ids: list[list[int]]
     labels: np.ndarray
     corpus: list[str]
+    token_labels: Optional[list[Optional[np.ndarray]]] = None
+    token_techniques: Optional[list[Optional[np.ndarray]]] = None
 
     def __len__(self) -> int:
         return len(self.input_ids)
 
     def subset(self, idx: np.ndarray) -> "Encoded":
-        return Encoded([self.input_ids[i] for i in idx], self.labels[idx], [self.corpus[i] for i in idx])
+        pick = (lambda xs: None if xs is None else [xs[i] for i in idx])  # noqa: E731
+        return Encoded([self.input_ids[i] for i in idx], self.labels[idx], [self.corpus[i] for i in idx],
+                       pick(self.token_labels), pick(self.token_techniques))
 
 
-def encode(ds: Any, tokenizer: Any, max_length: int, markers: tuple[str, ...] = MARKERS) -> Encoded:
-    """Token ids (the scorer's tokenisation: inference.tokenize), labels and corpus names of a split."""
-    ids, _ = inference.tokenize(tokenizer, list(ds["text"]), max_length) if len(ds) else ([], None)
+def encode(ds: Any, tokenizer: Any, max_length: int, markers: tuple[str, ...] = MARKERS, spans: bool = False,
+           techniques: Sequence[str] = TECHNIQUES) -> Encoded:
+    """Token ids (the scorer's tokenisation: inference.tokenize), labels and corpus names of a split;
+    with `spans`, the token and technique targets of the rows that have span annotations."""
+    spans = spans and "spans" in getattr(ds, "column_names", ())
+    tok = inference.tokenize_texts(tokenizer, list(ds["text"]) if len(ds) else [], max_length, offsets=spans)
     labels = (np.stack([np.asarray(ds[m], dtype=np.int64) for m in markers], axis=1) if len(ds)
               else np.zeros((0, len(markers)), np.int64))
-    return Encoded(ids, labels, list(ds["corpus"]))
+    enc = Encoded(tok.ids, labels, list(ds["corpus"]))
+    if spans:
+        enc.token_labels, enc.token_techniques = [], []
+        for offsets, row_spans, known in zip(tok.offsets, ds["spans"], ds["span_markers"]):  # type: ignore[arg-type]
+            if not known:
+                enc.token_labels.append(None)
+                enc.token_techniques.append(None)
+                continue
+            lab, tech = spans_mod.token_targets(offsets, row_spans, known, markers, techniques)
+            enc.token_labels.append(lab)
+            enc.token_techniques.append(tech)
+    return enc
+
+
+def collate_tokens(enc: Encoded, idx: list[int] | np.ndarray, width: int) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """Token targets of a batch padded to `width`: (labels (B, T, M), techniques (B, T)), -1 where masked;
+    None when no sentence of the batch has any."""
+    if enc.token_labels is None:
+        return None
+    rows = [enc.token_labels[i] for i in idx]
+    if all(r is None for r in rows):
+        return None
+    labels = torch.full((len(rows), width, enc.labels.shape[1]), spans_mod.MASKED, dtype=torch.long)
+    techs = torch.full((len(rows), width), spans_mod.MASKED, dtype=torch.long)
+    for b, i in enumerate(idx):
+        lab, tech = enc.token_labels[i], enc.token_techniques[i]  # type: ignore[index]
+        if lab is not None:
+            labels[b, : len(lab)] = torch.from_numpy(lab.astype(np.int64))
+            techs[b, : len(tech)] = torch.from_numpy(tech.astype(np.int64))
+    return labels, techs
 
 
 def collate(enc: Encoded, idx: list[int] | np.ndarray, pad_id: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -91,3 +91,31 @@ def apply_to_model(model: Any, result: Calibration) -> None:
     """Store calibration and thresholds in the model's ModelConfig (saved with the model directory)."""
     model.config.calibration.update(result.calibration)
     model.config.thresholds.update(result.thresholds)
+
+
+def fit_span_thresholds(token_logits: Sequence[np.ndarray | None], token_labels: Sequence[np.ndarray | None],
+                        markers: Sequence[str]) -> tuple[dict[str, float], dict[str, dict[str, Any]]]:
+    """Per marker, the token probability (sigmoid of the token logit) that maximises token F1 on dev.
+
+    Markers with no known dev tokens of both classes keep 0.5. Returns (thresholds, report).
+    """
+    thr: dict[str, float] = {}
+    report: dict[str, dict[str, Any]] = {}
+    pairs = [(z, y) for z, y in zip(token_logits, token_labels) if z is not None and y is not None]
+    for j, m in enumerate(markers):
+        zs = [z[: len(y), j] for z, y in pairs]
+        ys = [y[: len(z), j] for z, y in pairs]
+        z = np.concatenate(zs) if zs else np.zeros(0)
+        y = np.concatenate(ys) if ys else np.zeros(0, dtype=np.int8)
+        known = y >= 0
+        z, y = z[known], y[known].astype(int)
+        if len(y) == 0 or y.min() == y.max():
+            log.warning("span thresholds: %s has %d known dev tokens with %d positives; keeping 0.5", m, len(y), int(y.sum()))
+            thr[m] = 0.5
+            report[m] = {"tokens": int(len(y)), "positives": int(y.sum())}
+            continue
+        p = 1.0 / (1.0 + np.exp(-z.astype(np.float64)))
+        t, f1 = metrics.best_f1_threshold(y, p)
+        thr[m] = float(t)
+        report[m] = {"tokens": int(len(y)), "positives": int(y.sum()), "threshold": float(t), "token_f1": f1}
+    return thr, report

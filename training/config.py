@@ -14,7 +14,7 @@ import json
 import typing
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal, Optional
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -65,10 +65,10 @@ class CorpusSpec:
     """One training corpus: its sampling weight, an optional cap on its records, the markers it labels."""
 
     weight: Float = 1.0  # relative share of training batches drawn from this corpus
-    max_records: Optional[Int] = None  # cap applied (by whole documents, seeded) before dedup
+    max_records: Int | None = None  # cap applied (by whole documents, seeded) before dedup
     # Markers whose labels this corpus contributes; the others are masked (unknown). None: all it informs.
     # Lets a corpus teach one marker while another marker is held out for a cross-corpus test.
-    markers: Optional[list[str]] = None
+    markers: list[str] | None = None
 
     def check(self, key: str) -> None:
         if self.markers is not None:
@@ -102,7 +102,7 @@ class SplitConfig:
 @with_config(_STRICT)
 @dataclass
 class DataConfig:
-    data_dir: Optional[str] = None  # None: $REDFLAGS_DATA, else ../shared/data
+    data_dir: str | None = None  # None: $REDFLAGS_DATA, else ../shared/data
     corpora: dict[str, _section(CorpusSpec)] = field(default_factory=dict)
     seed: Int = 13  # split + record-cap seed (splits are a seeded hash of corpus/doc_id)
     split: _section(SplitConfig) = field(default_factory=SplitConfig)
@@ -156,6 +156,9 @@ class ModelSection:
     max_length: Int = 128
     dropout: Float = 0.1  # dropout before the linear head
     lora: _section(LoraConfig) = field(default_factory=LoraConfig)
+    # A token head on the same encoder pass: which words are evidence for each marker, and which
+    # technique a sensational-framing word is (trained on the corpora's span annotations).
+    token_head: Bool = False
 
     def check(self, key: str) -> None:
         if not 8 <= self.max_length <= 4096:
@@ -169,26 +172,30 @@ class ModelSection:
 @dataclass
 class TrainingSection:
     lr: Float = 5e-4
-    head_lr: Optional[Float] = None  # None: same as lr
+    head_lr: Float | None = None  # None: same as lr
     weight_decay: Float = 0.01
-    epochs: Optional[Float] = 1.0  # used when max_steps is null
-    max_steps: Optional[Int] = None
+    epochs: Float | None = 1.0  # used when max_steps is null
+    max_steps: Int | None = None
     batch_size: Int = 32
     # Sort each run of this many batches by sentence length before batching (less padding, about 1.5x
     # faster on CPU); the batch order is still shuffled. 1 = off.
     length_grouping: Int = 50
     pos_weight: dict[str, Float] = field(default_factory=dict)  # per marker; missing -> 1.0
-    grad_clip: Optional[Float] = 1.0
+    grad_clip: Float | None = 1.0
     warmup_ratio: Float = 0.06
     eval_every: Int = 200  # steps; dev PR-AUC picks the best checkpoint
     checkpoint_every: Int = 200  # steps
     keep_checkpoints: Int = 2
-    eval_max_samples: Optional[Int] = 2000  # cap on dev sentences scored during training
+    eval_max_samples: Int | None = 2000  # cap on dev sentences scored during training
     log_every: Int = 20
     seed: Int = 13
     bf16: Bool = False  # bf16 autocast on CPU
-    max_train_samples: Optional[Int] = None  # seeded subset of the train split (smoke runs)
-    num_threads: Optional[Int] = None  # torch threads; None leaves torch's default
+    max_train_samples: Int | None = None  # seeded subset of the train split (smoke runs)
+    num_threads: Int | None = None  # torch threads; None leaves torch's default
+    # With model.token_head: weights of the token loss (evidence words) and the technique loss beside the
+    # sentence loss.
+    span_loss_weight: Float = 1.0
+    technique_loss_weight: Float = 0.5
 
     def check(self, key: str) -> None:
         positive = {"lr": self.lr, "batch_size": self.batch_size, "eval_every": self.eval_every,
@@ -213,6 +220,9 @@ class TrainingSection:
                 raise ConfigError(f"{key}.pos_weight: unknown marker {m!r}; markers: {', '.join(MARKERS)}")
             if w <= 0:
                 raise ConfigError(f"{key}.pos_weight.{m} must be > 0, got {w}")
+        for name in ("span_loss_weight", "technique_loss_weight"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{key}.{name} must be >= 0, got {getattr(self, name)}")
 
 
 @with_config(_STRICT)
@@ -224,7 +234,7 @@ class CalibrationSection:
     threshold: Literal["f1"] = "f1"
     # The dev rows that pick the best step and fit calibration and thresholds: these corpora only
     # (e.g. the news annotations, the text the model is for); null: every dev row.
-    dev_corpora: Optional[list[str]] = None
+    dev_corpora: list[str] | None = None
 
     def check(self, key: str) -> None:
         if self.dev_corpora is not None and not self.dev_corpora:
@@ -234,7 +244,7 @@ class CalibrationSection:
 @with_config(_STRICT)
 @dataclass
 class OutputSection:
-    dir: Optional[str] = None  # the model directory when --out is not given
+    dir: str | None = None  # the model directory when --out is not given
 
     def check(self, key: str) -> None:
         pass

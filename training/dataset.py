@@ -15,8 +15,9 @@ Build steps (each deterministic given the data config):
    seeded hash of (corpus, doc_id) compared with the split fractions, so a document's split never
    depends on which other corpora are enabled;
 4. check that no normalised train sentence appears in dev or test (`LeakageError` otherwise);
-5. save a `datasets.DatasetDict` (columns text, corpus, doc_id and one int8 column per marker:
-   1, 0, -1 = unknown) under a cache folder named by a hash of the data config.
+5. save a `datasets.DatasetDict` (columns text, corpus, doc_id, one int8 column per marker:
+   1, 0, -1 = unknown, and the evidence spans of the row's text with the markers they define, see
+   training/spans.py) under a cache folder named by a hash of the data config.
 """
 
 from __future__ import annotations
@@ -32,12 +33,14 @@ import shutil
 import tempfile
 import unicodedata
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 import datasets
 from redflags.markers import MARKERS
+from redflags.training import spans as spans_mod
 from redflags.training.config import CorpusSpec, DataConfig, SplitConfig
 from redflags.training.corpora import CORPORA, default_data_dir, load_corpus
 from redflags.training.records import Record
@@ -47,11 +50,17 @@ log = logging.getLogger(__name__)
 SPLITS: tuple[str, ...] = ("train", "dev", "test")
 UNKNOWN = -1
 # Bump when the build logic changes, so stale caches are not reused.
-DATASET_VERSION = 3  # 2: PolNeAR and the snippets cut by redflags.segment; 3: fixed splits decide duplicates
+# 2: PolNeAR and the snippets cut by redflags.segment; 3: fixed splits decide duplicates; 4: evidence spans
+DATASET_VERSION = 4
 
+SPAN_FEATURE = [{"start": datasets.Value("int32"), "end": datasets.Value("int32"),
+                 "marker": datasets.Value("string"), "technique": datasets.Value("string")}]
 FEATURES = datasets.Features(
     {"text": datasets.Value("string"), "corpus": datasets.Value("string"), "doc_id": datasets.Value("string")}
     | {m: datasets.Value("int8") for m in MARKERS}
+    # Evidence spans (character offsets into text) and the markers whose token targets they define
+    # (training/spans.py): empty for rows of corpora without span annotations.
+    | {"spans": SPAN_FEATURE, "span_markers": [datasets.Value("string")]}
 )
 
 
@@ -166,9 +175,21 @@ def deduplicate(records: Iterable[Record], stats: BuildStats | None = None) -> l
                 stats.duplicates[r.corpus] += 1
         row = {"text": first.text, "corpus": first.corpus, "doc_id": first.doc_id, "split": first.split}
         row.update(merge_labels([r for _, r in copies], stats))
+        row.update(_row_spans(first, row))
         rows.append(row)
     rows.sort(key=lambda r: (r["corpus"], r["doc_id"]))  # stable: keeps in-document order
     return rows
+
+
+def _row_spans(first: Record, merged: dict[str, Any]) -> dict[str, Any]:
+    """The spans of the copy whose text the row keeps; its markers count where the merge kept its label."""
+    info = CORPORA.get(first.corpus)
+    spans = [{"start": sp.start, "end": sp.end, "marker": sp.marker,
+              "technique": spans_mod.technique_of(sp.label, sp.marker) or ""}
+             for sp in first.spans if 0 <= sp.start < sp.end <= len(first.text)]
+    agreed = {m: v for m, v in first.labels.items() if v is not None and merged.get(m) == v}
+    known = spans_mod.known_span_markers(info.span_markers if info else (), agreed, spans)
+    return {"spans": [sp for sp in spans if sp["marker"] in known], "span_markers": known}
 
 
 # ---------------------------------------------------------------- leakage check

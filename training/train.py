@@ -2,6 +2,9 @@
 
 - Loss: binary cross-entropy on logits, masked where a label is unknown (-1), so a corpus that
   says nothing about a marker neither helps nor hurts it; per-marker pos_weight from the config.
+  With a token head (model.token_head), the same masked BCE on each token's evidence targets and a
+  cross-entropy on the technique of sensational-framing words are added, from the same encoder pass
+  (training/spans.py says which corpora teach which marker's words).
 - Sampling (batching.py): each training step draws a batch with replacement where a corpus's share
   of the draws is proportional to its configured weight, seeded by (seed, epoch) so the order can
   be rebuilt exactly on resume; draws are grouped by length within runs of batches, then shuffled.
@@ -28,7 +31,8 @@ import torch
 import torch.nn.functional as F
 from redflags import inference
 from redflags.eval import metrics
-from redflags.markers import MARKERS
+from redflags.markers import MARKERS, TECHNIQUES
+from redflags.model_dir import HEAD_PREFIXES
 from redflags.modeling import (
     LoraSettings,
     ModelConfig,
@@ -41,6 +45,7 @@ from redflags.training import checkpoints as ckpt
 from redflags.training.batching import (  # noqa: F401  (re-exported: the training API in one place)
     Encoded,
     collate,
+    collate_tokens,
     encode,
     epoch_batches,
     epoch_order,
@@ -79,6 +84,9 @@ def build_model(cfg: RunConfig) -> tuple[RedflagsModel, Any]:
         mc = ModelConfig(base_encoder=m.base_encoder, max_length=m.max_length, lora=lora)
         tokenizer = load_base_tokenizer(m.base_encoder)
     mc.dropout = m.dropout
+    if m.token_head:
+        mc.token_head, mc.techniques = True, list(TECHNIQUES)
+        mc.__post_init__()  # span thresholds start at 0.5 (fitted on dev after training)
     model = RedflagsModel.from_base(mc)
     model.tokenizer = tokenizer
     return model, tokenizer
@@ -90,6 +98,19 @@ def masked_bce(logits: torch.Tensor, labels: torch.Tensor, pos_weight: torch.Ten
     target = labels.clamp(min=0).to(logits.dtype)
     loss = F.binary_cross_entropy_with_logits(logits, target, pos_weight=pos_weight, reduction="none")
     return (loss * known).sum() / known.sum().clamp(min=1.0)
+
+
+def token_loss(token_logits: torch.Tensor, token_labels: torch.Tensor, technique_logits: torch.Tensor | None,
+               techniques: torch.Tensor, pos_weight: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(masked BCE of the token head over known token targets, cross-entropy of the technique head over
+    tokens of spans with a named technique); each 0 when nothing is known."""
+    span = masked_bce(token_logits.reshape(-1, token_labels.shape[-1]), token_labels.reshape(-1, token_labels.shape[-1]),
+                      pos_weight)
+    if technique_logits is None or not bool((techniques >= 0).any()):
+        return span, token_logits.new_zeros(())
+    tech = F.cross_entropy(technique_logits.reshape(-1, technique_logits.shape[-1]), techniques.reshape(-1),
+                           ignore_index=-1)
+    return span, tech
 
 
 def predict_logits(model: RedflagsModel, enc: Encoded, pad_id: int, batch_size: int = 64) -> np.ndarray:
@@ -122,8 +143,9 @@ def prepare_data(cfg: RunConfig, tokenizer: Any, markers: tuple[str, ...]) -> tu
         if len(dev_ds) == 0:
             raise ValueError(f"calibration.dev_corpora {sorted(keep)} have no dev sentences")
     t0 = time.perf_counter()
-    train_enc = encode(train_ds, tokenizer, cfg.model.max_length, markers)
-    dev_enc = encode(dev_ds, tokenizer, cfg.model.max_length, markers)
+    spans = cfg.model.token_head
+    train_enc = encode(train_ds, tokenizer, cfg.model.max_length, markers, spans=spans)
+    dev_enc = encode(dev_ds, tokenizer, cfg.model.max_length, markers, spans=spans)
     eval_enc = dev_enc.subset(subset_indices(len(dev_enc), t_cfg.eval_max_samples, t_cfg.seed))
     log.info("train %d sentences, dev %d (eval on %d); tokenised in %.1fs", len(train_enc), len(dev_enc),
              len(eval_enc), time.perf_counter() - t0)
@@ -134,9 +156,9 @@ def make_optimizer(model: RedflagsModel, cfg: RunConfig, total_steps: int) -> tu
     """AdamW (no decay on biases and norms; the head at its own learning rate) and a linear warm-up schedule."""
     t_cfg = cfg.training
     named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
-    head = [p for n, p in named if n.startswith("head.")]
-    decay = [p for n, p in named if not n.startswith("head.") and p.ndim >= 2]
-    no_decay = [p for n, p in named if not n.startswith("head.") and p.ndim < 2]
+    head = [p for n, p in named if n.startswith(HEAD_PREFIXES)]
+    decay = [p for n, p in named if not n.startswith(HEAD_PREFIXES) and p.ndim >= 2]
+    no_decay = [p for n, p in named if not n.startswith(HEAD_PREFIXES) and p.ndim < 2]
     optimizer = torch.optim.AdamW([
         {"params": decay, "weight_decay": t_cfg.weight_decay},
         {"params": no_decay, "weight_decay": 0.0},
@@ -243,7 +265,7 @@ def _run_steps(loop: _Loop, cfg: RunConfig, cfg_dict: dict[str, Any], state: Tra
             if epoch != order_epoch:
                 order = epoch_batches(loop.weights, loop.lengths, t_cfg.seed, epoch, t_cfg.batch_size, t_cfg.length_grouping)
                 order_epoch = epoch
-            loss = _step(loop, order[b], t_cfg.bf16, t_cfg.grad_clip)
+            loss = _step(loop, order[b], t_cfg)
             state.step += 1
             state.seconds = seconds_before + time.perf_counter() - t_start
             running.append(loss)
@@ -264,16 +286,24 @@ def _run_steps(loop: _Loop, cfg: RunConfig, cfg_dict: dict[str, Any], state: Tra
     return False
 
 
-def _step(loop: _Loop, idx: np.ndarray, bf16: bool, grad_clip: float | None) -> float:
+def _step(loop: _Loop, idx: np.ndarray, t_cfg: Any) -> float:
     """One optimizer step on one batch; returns the loss."""
     ids, mask, labels = collate(loop.train_enc, idx, loop.pad_id)
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-        logits = loop.model(ids, mask)
+    targets = collate_tokens(loop.train_enc, idx, ids.shape[1]) if loop.model.token_head is not None else None
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=t_cfg.bf16):
+        if targets is None:
+            logits = loop.model(ids, mask)
+        else:
+            logits, tok, tech = loop.model(ids, mask, tokens=True)
     loss = masked_bce(logits.float(), labels, loop.pos_weight)
+    if targets is not None:
+        span, technique = token_loss(tok.float(), targets[0], None if tech is None else tech.float(), targets[1],
+                                     loop.pos_weight)
+        loss = loss + t_cfg.span_loss_weight * span + t_cfg.technique_loss_weight * technique
     loop.optimizer.zero_grad(set_to_none=True)
     loss.backward()
-    if grad_clip:
-        torch.nn.utils.clip_grad_norm_([p for p in loop.model.parameters() if p.requires_grad], grad_clip)
+    if t_cfg.grad_clip:
+        torch.nn.utils.clip_grad_norm_([p for p in loop.model.parameters() if p.requires_grad], t_cfg.grad_clip)
     loop.optimizer.step()
     loop.scheduler.step()
     return loss.item()
@@ -290,9 +320,14 @@ def _calibrate_and_save(model: RedflagsModel, tokenizer: Any, cfg: RunConfig, cf
     if model.config.weights_format == "adapter":
         model.merge_adapters()  # as redflags.load() does: calibrate the very weights that will be served
     # float32, whatever training used: calibration and thresholds are fitted on what the scorer serves.
-    dev_logits = predict_logits(model, dev_enc, tokenizer.pad_token_id)
-    cal = calibrate.fit(dev_logits, dev_enc.labels, tuple(model.config.markers), cfg.calibration.method)
+    out = inference.predict_outputs(model, dev_enc.input_ids, tokenizer.pad_token_id, 64,
+                                    tokens=model.token_head is not None)
+    cal = calibrate.fit(out.logits, dev_enc.labels, tuple(model.config.markers), cfg.calibration.method)
     calibrate.apply_to_model(model, cal)
+    span_report = None
+    if out.token_logits is not None and dev_enc.token_labels is not None:
+        model.config.span_thresholds, span_report = calibrate.fit_span_thresholds(
+            out.token_logits, dev_enc.token_labels, tuple(model.config.markers))
     model.config.training_config = cfg_dict
     model.config.metrics = {
         "training": {"command": command, "steps": state.step, "best_step": state.best_step,
@@ -302,6 +337,8 @@ def _calibrate_and_save(model: RedflagsModel, tokenizer: Any, cfg: RunConfig, cf
                      "sentences_per_second": round(state.step * t_cfg.batch_size / max(state.seconds, 1e-9), 2)},
         "dev_calibrated": cal.report,
     }
+    if span_report is not None:
+        model.config.metrics["dev_span_thresholds"] = span_report
     model.save_pretrained(out_dir, tokenizer, card=render_card(model.config, None))
     log.info("model written to %s (%.1f min training)", out_dir, state.seconds / 60)
     return cal

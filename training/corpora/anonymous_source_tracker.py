@@ -16,8 +16,8 @@ import html
 import logging
 import re
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from redflags.segment import iter_sentences
 from redflags.training.corpora.registry import CorpusError, Skips, register
@@ -91,7 +91,7 @@ def snippet_records(content: str, doc_id: str, phrase: str, path: Path, line: in
 
 @register(
     NAME,
-    informs=(MARKER,),
+    informs=(MARKER,), span_markers=(MARKER,),
     kind="weak",
     licence="not stated (excerpts of copyrighted news search results; Mark Schaver, Anonymous Source Tracker)",
     required=("anon_snippets.tsv",),

@@ -12,8 +12,8 @@ from __future__ import annotations
 import ast
 import csv
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from redflags.training.corpora._text import read_table
 from redflags.training.corpora.registry import Skips, register
@@ -57,7 +57,7 @@ def read_file(path: Path, corpus: str, skips: Skips) -> Iterator[Record]:
         yield Record(text, corpus, doc_id, labels(sensational_framing=label), spans)
 
 
-@register(NAME, informs=("sensational_framing",), kind="gold-proxy", licence="AGPL-3.0 (repository)", required=(FILE,))
+@register(NAME, informs=("sensational_framing",), span_markers=("sensational_framing",), kind="gold-proxy", licence="AGPL-3.0 (repository)", required=(FILE,))
 def load(folder: Path, skips: Skips) -> Iterator[Record]:
     """The 3,673 agreed sentences of BABE (SG2)."""
     yield from read_file(folder / FILE, NAME, skips)

@@ -17,8 +17,9 @@ from __future__ import annotations
 import json
 import re
 import tarfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from redflags.training.corpora.registry import CorpusError, Skips, register
 from redflags.training.records import Record, Span, labels
@@ -65,7 +66,7 @@ def article_records(article: dict, annotation: dict, corpus: str, where: str, sk
         yield Record(text, corpus, doc_id, labels(sensational_framing=1 if s else 0), s)
 
 
-@register(NAME, informs=("sensational_framing",), kind="gold-proxy", licence="not stated", required=(ARCHIVE,))
+@register(NAME, informs=("sensational_framing",), span_markers=("sensational_framing",), kind="gold-proxy", licence="not stated", required=(ARCHIVE,))
 def load(folder: Path, skips: Skips) -> Iterator[Record]:
     """All headlines and body sentences of the 300 articles."""
     path = folder / ARCHIVE

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import logging
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from redflags.training.corpora._text import parse_xml
 from redflags.training.corpora.registry import Skips, register
@@ -67,7 +67,7 @@ def read_file(path: Path, corpus: str, skips: Skips) -> Iterator[Record]:
             yield Record(text, corpus, doc_id, labels(hedging=1 if spans else 0), spans)
 
 
-@register(NAME, informs=("hedging",), kind="gold", licence="CC BY 2.0 (per BigBIO)", required=FILES)
+@register(NAME, informs=("hedging",), span_markers=("hedging",), kind="gold", licence="CC BY 2.0 (per BigBIO)", required=FILES)
 def load(folder: Path, skips: Skips) -> Iterator[Record]:
     """All sentences of the abstracts and the full papers."""
     for name in FILES:

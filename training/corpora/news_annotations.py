@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from redflags.markers import MARKERS
 from redflags.training.corpora._text import json_lines
@@ -92,7 +93,7 @@ def article_records(corpus: str, doc_id: str, rows: list[dict[str, Any]], text: 
 
 @register(
     NAME,
-    informs=MARKERS,
+    informs=MARKERS, span_markers=MARKERS,
     kind="gold",
     licence="labels: this project (Apache-2.0); texts: those of polnear_attribution and ptc_semeval2020_task11",
     required=SOURCES,

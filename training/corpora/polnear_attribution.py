@@ -25,9 +25,9 @@ from __future__ import annotations
 import logging
 import re
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator, Optional
 
 from redflags.segment import iter_sentences
 from redflags.training.corpora.registry import Skips, register
@@ -163,7 +163,7 @@ def article_records(text: str, ann: Annotation, doc_id: str, path: Path, skips: 
             for s, e in frags
             if s < end and e > start
         ]
-        value: Optional[int]
+        value: int | None
         if spans:
             value = 1
         elif _overlaps(positive_content, start, end) or _overlaps(discuss, start, end):
@@ -179,7 +179,7 @@ def article_records(text: str, ann: Annotation, doc_id: str, path: Path, skips: 
         )
 
 
-def choose_annotation(ann_files: list[Path]) -> Optional[Path]:
+def choose_annotation(ann_files: list[Path]) -> Path | None:
     """First non-empty .ann file in sorted order (one annotator per article, deterministic)."""
     for p in sorted(ann_files):
         if p.stat().st_size > 0 and p.read_text(encoding="utf-8").strip():
@@ -189,7 +189,7 @@ def choose_annotation(ann_files: list[Path]) -> Optional[Path]:
 
 @register(
     NAME,
-    informs=(MARKER,),
+    informs=(MARKER,), span_markers=(MARKER,),
     kind="weak",
     licence="not stated (news texts of the named publishers; cite Newell, Margolin & Ruths, LREC 2018)",
     required=("train/text", "train/attributions"),

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from redflags.training.corpora.registry import CorpusError, Skips, register
 from redflags.training.records import Record, Span, labels
@@ -102,7 +102,7 @@ def article_records(text: str, spans: list[tuple[str, int, int]], article_id: st
 
 @register(
     NAME,
-    informs=(MARKER,),
+    informs=(MARKER,), span_markers=(MARKER,),
     kind="gold",
     licence="not stated (third-party news texts; cite Da San Martino et al. 2019, 2020)",
     required=("train-articles", "train-labels-task-flc-tc"),

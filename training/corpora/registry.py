@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 import os
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 from redflags.training.records import Record
 
@@ -59,6 +59,9 @@ class CorpusInfo:
     # config, those documents' records come from this corpus only, so an article is never in two splits.
     replaces: tuple[str, ...] = ()
     fingerprint: Callable[[], str] | None = None  # a hash of files outside the data directory (cache key)
+    # Markers whose evidence words the corpus marks as spans (Record.spans): the token head learns from these
+    # only; for the other markers its token targets are masked, as unknown labels are for the sentence head.
+    span_markers: tuple[str, ...] = ()
 
 
 CORPORA: dict[str, CorpusInfo] = {}
@@ -67,13 +70,14 @@ CORPORA: dict[str, CorpusInfo] = {}
 def register(
     name: str, *, informs: tuple[str, ...], kind: str, licence: str, required: tuple[str, ...] = (),
     folder: str | None = None, replaces: tuple[str, ...] = (), fingerprint: Callable[[], str] | None = None,
+    span_markers: tuple[str, ...] = (),
 ) -> Callable[[LoaderFn], LoaderFn]:
     """Decorator that registers a loader `fn(folder, skips) -> Iterable[Record]`."""
 
     def deco(fn: LoaderFn) -> LoaderFn:
         if name in CORPORA:
             raise ValueError(f"corpus {name!r} registered twice")
-        CORPORA[name] = CorpusInfo(name, informs, kind, licence, required, fn, folder, replaces, fingerprint)
+        CORPORA[name] = CorpusInfo(name, informs, kind, licence, required, fn, folder, replaces, fingerprint, span_markers)
         return fn
 
     return deco

@@ -13,8 +13,8 @@ broader than the codebook's hedging.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from redflags.training.corpora._text import join_tokens, parse_xml
 from redflags.training.corpora.registry import CorpusError, Skips, register
@@ -61,7 +61,7 @@ def read_file(path: Path, corpus: str, doc_id: str, skips: Skips) -> Iterator[Re
         yield Record(text, corpus, doc_id, labels(hedging=1 if spans else 0), spans)
 
 
-@register(NAME, informs=("hedging",), kind="gold", licence="GPL-3.0-or-later", required=DOMAINS)
+@register(NAME, informs=("hedging",), span_markers=("hedging",), kind="gold", licence="GPL-3.0-or-later", required=DOMAINS)
 def load(folder: Path, skips: Skips) -> Iterator[Record]:
     """All sentences of the 400 review files, domain by domain."""
     for domain in DOMAINS:

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import logging
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from redflags.training.corpora._text import parse_xml
 from redflags.training.corpora.registry import CorpusError, Skips, register
@@ -94,7 +94,7 @@ def normalise(text: str) -> str:
 
 @register(
     NAME,
-    informs=(MARKER,),
+    informs=(MARKER,), span_markers=(MARKER,),
     kind="gold",
     licence="CC BY-SA (as stated in meyersbs/uncertainty; cite Szarvas et al. 2012)",
     required=FILES,

@@ -1,0 +1,115 @@
+"""Evidence spans: the words that carry a marker, decoded from the token head's probabilities.
+
+A word (the tokenizer's word: "anonymity"; punctuation is never evidence on its own) is evidence
+for a marker when the highest probability among its tokens reaches the marker's span threshold. Neighbouring evidence
+words with only spaces, hyphens or apostrophes between them form one span. A span's score is the
+highest word probability in it; a sensational-framing span also gets the technique whose
+probability, averaged over its tokens, is highest. Offsets are exact character offsets into the
+text the sentence came from: `text[span.start:span.end] == span.text`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+# Between two evidence words, only these characters let them join into one span.
+_JOINER = re.compile(r"[\s\-\u2010-\u2014'\u2019]*")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One evidence span: `text == article[start:end]`, its marker, score and (framing) technique."""
+
+    marker: str
+    start: int
+    end: int
+    text: str
+    score: float
+    technique: Optional[str] = None
+    technique_score: Optional[float] = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict."""
+        out: dict[str, Any] = {"marker": self.marker, "start": self.start, "end": self.end, "text": self.text,
+                               "score": round(float(self.score), 6)}
+        if self.technique is not None:
+            out["technique"] = self.technique
+            out["technique_score"] = round(float(self.technique_score or 0.0), 6)
+        return out
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.asarray(z, dtype=np.float64)))
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    """Row-wise softmax (technique probabilities from technique logits)."""
+    z = np.asarray(z, dtype=np.float64)
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _words(text: str, offsets: Sequence[tuple[int, int]], words: Sequence[Optional[int]]
+           ) -> list[tuple[int, int, list[int]]]:
+    """(start, end, token positions) of each word, in text order; special tokens and words of
+    punctuation only (never evidence on their own) left out."""
+    out: list[tuple[int, int, list[int]]] = []
+    last: Optional[int] = None
+    for t, (w, (s, e)) in enumerate(zip(words, offsets)):
+        if w is None or e <= s:
+            continue
+        if out and w == last:
+            start, _, toks = out[-1]
+            out[-1] = (start, e, toks + [t])
+        else:
+            out.append((s, e, [t]))
+        last = w
+    return [w for w in out if any(c.isalnum() for c in text[w[0]:w[1]])]
+
+
+def decode(text: str, offsets: Sequence[tuple[int, int]], words: Sequence[Optional[int]],
+           token_logits: np.ndarray, technique_logits: Optional[np.ndarray], markers: Sequence[str],
+           thresholds: dict[str, float], techniques: Sequence[str], base: int = 0,
+           only: Optional[Sequence[str]] = None) -> list[Evidence]:
+    """Evidence spans of one sentence `text` (token offsets relative to it), shifted by `base` so that
+    they index the article; for the markers in `only` (all when None), in text order."""
+    if token_logits is None or not len(token_logits):
+        return []
+    probs = _sigmoid(token_logits)  # (T, M)
+    tech = softmax(technique_logits) if technique_logits is not None and len(techniques) else None
+    word_spans = _words(text, offsets, words)
+    spans: list[Evidence] = []
+    for j, m in enumerate(markers):
+        if only is not None and m not in only:
+            continue
+        thr = thresholds.get(m, 0.5)
+        run: list[tuple[int, int, list[int], float]] = []
+        for s, e, toks in [*word_spans, (-1, -1, [])]:  # a sentinel closes the last run
+            score = float(probs[toks, j].max()) if toks else -1.0
+            joined = run and s >= 0 and _JOINER.fullmatch(text[run[-1][1]:s]) is not None
+            if score >= thr and (not run or joined):
+                run.append((s, e, toks, score))
+                continue
+            if run:
+                spans.append(_span(text, run, m, j, tech, techniques, base))
+                run = []
+            if score >= thr:
+                run.append((s, e, toks, score))
+    return sorted(spans, key=lambda x: (x.start, x.end, x.marker))
+
+
+def _span(text: str, run: list[tuple[int, int, list[int], float]], marker: str, j: int,
+          tech: Optional[np.ndarray], techniques: Sequence[str], base: int) -> Evidence:
+    start, end = run[0][0], run[-1][1]
+    score = max(r[3] for r in run)
+    technique = technique_score = None
+    if marker == "sensational_framing" and tech is not None:
+        toks = [t for r in run for t in r[2]]
+        mean = tech[toks].mean(axis=0)
+        k = int(mean.argmax())
+        technique, technique_score = techniques[k], float(mean[k])
+    return Evidence(marker, base + start, base + end, text[start:end], score, technique, technique_score)
