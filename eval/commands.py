@@ -173,9 +173,31 @@ def check(
         write_checks(result, out, name)
 
 
+def parity(
+    ctx: typer.Context,
+    model: Optional[Path] = typer.Option(None, "--model", help="Model directory (default: the shipped model)."),
+    data: Optional[List[str]] = typer.Option(None, "--data", help=DATA_HELP + " Default: all:test, the model's whole test split."),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Folder holding the corpora."),
+    batch_size: int = typer.Option(64, "--batch-size", min=1),
+    write: bool = typer.Option(True, "--write/--no-write", help="Record the result in the model directory's config.json."),
+) -> None:
+    """Check that bfloat16 autocast serves the same flags as float32 (and record it, so dtype auto may use bf16)."""
+    from redflags.eval.parity import run_parity
+
+    res = _run(lambda: run_parity(model, data or ["all:test"], data_dir=data_dir, batch_size=batch_size, write=write,
+                                  command=_command_line(ctx)))
+    typer.echo(f"{res['sentences']} sentences: largest probability difference {res['max_abs_diff']:.4f}, "
+               f"{res['flags_changed']} flags changed ({res['flag_change_rate']:.3%})")
+    for m, e in res["markers"].items():
+        typer.echo(f"  {m}: {e['flags_changed']} flags changed, F1 change {e.get('f1_change', float('nan')):+.4f}")
+    typer.echo("parity: " + ("passed" if res["passed"] else "FAILED (dtype auto keeps float32)")
+               + (" (recorded in config.json)" if write else ""))
+
+
 def register(app: typer.Typer) -> None:
     """Add the evaluation commands to the redflags CLI."""
     app.command("check")(check)
+    app.command("parity")(parity)
     app.command("evaluate")(evaluate)
     app.command("cross-corpus")(cross_corpus)
     app.command("compare")(compare)

@@ -115,17 +115,20 @@ def span_metrics(examples: Sequence[Example], predicted: Mapping[str, Sequence[M
 # --- systems ------------------------------------------------------------------------------------------
 
 
-def model_spans(scorer: Any, examples: Sequence[Example], batch_size: int = 64,
-                flagged_only: bool = False) -> list[dict[str, Spans]]:
-    """The model's evidence spans per example and marker."""
-    found = scorer.predict_spans([e.text for e in examples], batch_size=batch_size, flagged_only=flagged_only)
-    out = []
-    for spans in found:
+def model_spans(scorer: Any, examples: Sequence[Example], batch_size: int = 64
+                ) -> tuple[list[dict[str, Spans]], list[dict[str, Spans]]]:
+    """The model's evidence spans per example and marker: on every marker, and on the flagged markers only
+    (what reports show), from one pass."""
+    probs, found = scorer.predict_spans([e.text for e in examples], batch_size=batch_size, return_proba=True)
+    flags = probs >= np.array([scorer.thresholds[m] for m in scorer.markers])
+    every, flagged = [], []
+    for spans, row in zip(found, flags):
         per: dict[str, Spans] = defaultdict(list)
         for sp in spans:
             per[sp.marker].append((sp.start, sp.end))
-        out.append(dict(per))
-    return out
+        every.append(dict(per))
+        flagged.append({m: v for m, v in per.items() if row[list(scorer.markers).index(m)]})
+    return every, flagged
 
 
 def lexicon_spans(lexicon: Any, examples: Sequence[Example], markers: Sequence[str] = MARKERS) -> list[dict[str, Spans]]:
@@ -209,8 +212,8 @@ def evaluate_spans(scorer: Any, examples: Sequence[Example], *, lexicon: Any = N
         return None
     ex = [examples[i] for i in idx]
     log.info("span metrics on %d sentences with evidence spans", len(ex))
-    predicted = {"model": model_spans(scorer, ex, batch_size),
-                 "model, flagged only": model_spans(scorer, ex, batch_size, flagged_only=True)}
+    every, flagged = model_spans(scorer, ex, batch_size)
+    predicted = {"model": every, "model, flagged only": flagged}
     if lexicon is not None:
         predicted["lexicon"] = lexicon_spans(lexicon, ex, markers)
     result: dict[str, Any] = {"sentences": len(ex), "span_thresholds": dict(scorer.span_thresholds),

@@ -44,6 +44,12 @@ class Format(str, Enum):
     html = "html"
 
 
+class Precision(str, Enum):
+    auto = "auto"
+    float32 = "float32"
+    bfloat16 = "bfloat16"
+
+
 class InputError(Exception):
     """An input path that cannot be read; the message is the problem, the path is separate."""
 
@@ -168,6 +174,13 @@ def score(
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the report to this file instead of standard output."),
     batch_size: int = typer.Option(32, "--batch-size", min=1, help="Sentences per model batch."),
     progress: bool = typer.Option(False, "--progress/--no-progress", help="Show a progress bar on standard error."),
+    dtype: Precision = typer.Option(
+        "auto", "--dtype", case_sensitive=False,
+        help="float32, bfloat16, or auto: bfloat16 only on hardware with native bf16 and a model whose parity check passed.",
+    ),
+    threads: Optional[int] = typer.Option(
+        None, "--threads", min=1, help="CPU threads for the model; default: torch's ($OMP_NUM_THREADS when set)."
+    ),
 ) -> None:
     """Score every sentence of the given articles and print a report.
 
@@ -189,7 +202,7 @@ def score(
     from redflags.scorer import load
 
     try:
-        scorer = load(model)
+        scorer = load(model, dtype=dtype.value, threads=threads)
     except ModelLoadError as e:
         error(str(e))
         raise typer.Exit(1) from None

@@ -2,7 +2,8 @@
 
 The scorer serves probabilities from these logits, and training selects its best step and fits
 calibration and thresholds on them, so what was fitted is what is served (a parity test holds the
-two together). Always float32: calibration is fitted at the precision the scorer serves.
+two together). Training fits in float32; the scorer may compute in bfloat16 (autocast) only for a
+model whose recorded parity check shows the same flags (precision.py).
 """
 
 from __future__ import annotations
@@ -78,18 +79,24 @@ class Outputs:
 
 
 def predict_logits(model: torch.nn.Module, ids: Sequence[Sequence[int]], pad_id: int,
-                   batch_size: int = DEFAULT_BATCH_SIZE, device: str | torch.device = "cpu") -> np.ndarray:
+                   batch_size: int = DEFAULT_BATCH_SIZE, device: str | torch.device = "cpu",
+                   dtype: str = "float32") -> np.ndarray:
     """Raw logits (n, M) in input order; batches are cut from one length-sorted order (little padding)."""
-    return predict_outputs(model, ids, pad_id, batch_size, device).logits
+    return predict_outputs(model, ids, pad_id, batch_size, device, dtype=dtype).logits
 
 
 @torch.inference_mode()
 def predict_outputs(model: torch.nn.Module, ids: Sequence[Sequence[int]], pad_id: int,
                     batch_size: int = DEFAULT_BATCH_SIZE, device: str | torch.device = "cpu",
-                    tokens: bool = False) -> Outputs:
-    """Sentence logits, and with `tokens` the token and technique logits of the same encoder pass."""
+                    tokens: bool = False, dtype: str = "float32") -> Outputs:
+    """Sentence logits, and with `tokens` the token and technique logits of the same encoder pass;
+    `dtype` "bfloat16" runs the model under bf16 autocast (outputs are float32 either way)."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    if dtype not in ("float32", "bfloat16"):
+        raise ValueError(f"dtype must be float32 or bfloat16, got {dtype!r}")
+    autocast = torch.autocast("cuda" if str(device).startswith("cuda") else "cpu", dtype=torch.bfloat16,
+                              enabled=dtype == "bfloat16")
     n_markers = len(model.config.markers)
     out = Outputs(np.zeros((len(ids), n_markers), dtype=np.float32))
     tokens = tokens and getattr(model, "token_head", None) is not None
@@ -107,9 +114,12 @@ def predict_outputs(model: torch.nn.Module, ids: Sequence[Sequence[int]], pad_id
             rows = order[start : start + batch_size]
             input_ids, mask = pad_batch([ids[r] for r in rows], pad_id)
             if not tokens:
-                out.logits[rows] = model(input_ids.to(device), mask.to(device)).float().cpu().numpy()  # (B, M)
+                with autocast:
+                    logits = model(input_ids.to(device), mask.to(device))
+                out.logits[rows] = logits.float().cpu().numpy()  # (B, M)
                 continue
-            logits, tok, tech = model(input_ids.to(device), mask.to(device), tokens=True)
+            with autocast:
+                logits, tok, tech = model(input_ids.to(device), mask.to(device), tokens=True)
             out.logits[rows] = logits.float().cpu().numpy()
             tok = tok.float().cpu().numpy()
             tech = tech.float().cpu().numpy() if tech is not None else None

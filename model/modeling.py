@@ -63,6 +63,8 @@ class ModelConfig:
     techniques: list[str] = field(default_factory=list)
     # Per marker: the token probability at or above which a word is evidence (fitted on dev).
     span_thresholds: dict[str, float] = field(default_factory=dict)
+    # Reduced-precision checks (`redflags parity`): {"bfloat16": {"passed": bool, figures...}}.
+    parity: dict[str, Any] = field(default_factory=dict)
     training_config: Optional[dict[str, Any]] = None
     metrics: Optional[dict[str, Any]] = None
     versions: dict[str, str] = field(default_factory=dict)

@@ -103,6 +103,13 @@ def _harness_section(title: str, result: dict[str, Any]) -> list[str]:
                     b = (base_pc.get(corpus, {}).get("markers") or {}).get(m) or {}
                     line += f" {_fmt(b.get('f1'))} | {_fmt(b.get('pr_auc'))} |"
                 lines.append(line)
+    if result.get("spans"):
+        from redflags.eval.spans import span_tables
+
+        lines += ["", f"Evidence spans, on the {result['spans']['sentences']} sentences whose words are marked "
+                  "(span thresholds " + ", ".join(f"{m} {_fmt(t)}" for m, t in result["spans"]["span_thresholds"].items())
+                  + "):", ""]
+        lines += [t.markdown().replace("### ", "#### ", 1) for t in span_tables(result["spans"])]
     return lines + [""]
 
 
@@ -196,6 +203,10 @@ def render_card(config: Any, eval_metrics: dict[str, Any] | None = None) -> str:
               f"max length {config.max_length} tokens",
               f"- {'LoRA adapters r=%d alpha=%d on %s' % (config.lora.r, config.lora.alpha, ', '.join(config.lora.target_modules)) if config.lora else 'full fine-tuning'}"
               " + mean pooling + linear head, one logit per marker",
+              *([("- token head on the same encoder pass: per word, one logit per marker (is it evidence?) and "
+                  f"one per technique ({', '.join(config.techniques)}); span thresholds (fitted on dev): "
+                  + ", ".join(f"{m} {_fmt(config.span_thresholds.get(m))}" for m in markers))]
+                if config.token_head else []),
               "- calibration per marker (Platt on the logit, fitted on dev only): "
               + ", ".join(f"{m} a={config.calibration[m]['a']:.3f} b={config.calibration[m]['b']:.3f}" for m in markers),
               "", "## Training data and label mapping", "",
