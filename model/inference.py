@@ -13,6 +13,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 import torch
+from redflags.tokenizer import ScoringTokenizer
 
 DEFAULT_BATCH_SIZE = 32
 
@@ -41,6 +42,13 @@ def tokenize_texts(tokenizer: Any, texts: Sequence[str], max_length: int, offset
     out = Tokens([[] for _ in range(n)], np.zeros(n, dtype=bool),
                  [[] for _ in range(n)] if offsets else None, [[] for _ in range(n)] if offsets else None)
     if n == 0:
+        return out
+    if isinstance(tokenizer, ScoringTokenizer):
+        # The scorer's ScoringTokenizer (tokenizer.py): the same tokenizer.json, read without transformers.
+        for k, e in enumerate(tokenizer.encode(texts, max_length)):
+            out.ids[k], out.truncated[k] = list(e.ids), bool(e.overflowing)
+            if offsets:
+                out.offsets[k], out.words[k] = list(e.offsets), list(e.word_ids)  # type: ignore[index]
         return out
     # A text that overflowed into a second window was truncated; the first window is what the model reads.
     enc = tokenizer(list(texts), truncation=True, max_length=max_length, return_overflowing_tokens=True,

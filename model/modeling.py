@@ -281,7 +281,7 @@ class RedflagsModel(nn.Module):
         """Load a model directory (its tokenizer is `model.tokenizer`); ModelLoadError names the directory and the problem."""
         d = Path(directory)
         config = read_config(d)
-        state = _read_weights(d, config)
+        state = read_weights_checked(d, config)
         tokenizer = _read_tokenizer(d)
         encoder = _build_encoder(config, from_weights=config.weights_format == "adapter")
         if config.lora is not None:
@@ -321,7 +321,8 @@ def read_config(d: Path) -> ModelConfig:
     return config
 
 
-def _read_weights(d: Path, config: ModelConfig) -> dict[str, torch.Tensor]:
+def read_weights_checked(d: Path, config: ModelConfig) -> dict[str, torch.Tensor]:
+    """The weights stored in a model directory, checked against its config; ModelLoadError names the problem."""
     from safetensors import SafetensorError
 
     files = model_dir.weight_files(config.weights_format, config.format_version)
@@ -341,6 +342,8 @@ def _read_weights(d: Path, config: ModelConfig) -> dict[str, torch.Tensor]:
         )
     if config.token_head and "token_head.weight" not in state:
         raise ModelLoadError(f"{d}: config.json has token_head true but {', '.join(files)} has no token head weights")
+    if config.token_head and config.techniques and "technique_head.weight" not in state:
+        raise ModelLoadError(f"{d}: config.json lists techniques but {', '.join(files)} has no technique head weights")
     return state
 
 

@@ -90,9 +90,9 @@ def test_score_offsets_flags_and_summary(scorer: Scorer) -> None:
 def test_flag_is_at_or_above_the_stored_threshold(tmp_path: Path, tokenizer) -> None:
     model = make_tiny_model(seed=3)
     probe = "Sources say it may happen."
-    enc = tokenizer([probe], return_tensors="pt")
-    with torch.no_grad():
-        p = model.eval().calibrated_proba(model(enc["input_ids"], enc["attention_mask"]))[0]
+    model.save_pretrained(tmp_path / "m", tokenizer)
+    # The probability as the scorer computes it (its own loading path), then thresholds around it.
+    p = redflags.load(tmp_path / "m").predict_proba([probe])[0]
     # Threshold exactly at the probability: flagged; just above: not flagged; 0: always flagged.
     model.config.thresholds = {"unverifiable_sourcing": float(p[0]), "hedging": float(p[1]) + 1e-3, "sensational_framing": 0.0}
     model.save_pretrained(tmp_path / "m", tokenizer)
