@@ -79,37 +79,39 @@ def decode(text: str, offsets: Sequence[tuple[int, int]], words: Sequence[Option
     they index the article; for the markers in `only` (all when None), in text order."""
     if token_logits is None or not len(token_logits):
         return []
+    word_spans = _words(text, offsets, words)
+    if not word_spans:
+        return []
     probs = _sigmoid(token_logits)  # (T, M)
     tech = softmax(technique_logits) if technique_logits is not None and len(techniques) else None
-    word_spans = _words(text, offsets, words)
+    # Each word's score per marker: the highest probability among its tokens (one vectorised pass).
+    tok_idx = np.fromiter((t for w in word_spans for t in w[2]), dtype=np.int64)
+    starts = np.cumsum([0] + [len(w[2]) for w in word_spans[:-1]])
+    word_scores = np.maximum.reduceat(probs[tok_idx], starts, axis=0)  # (W, M)
     spans: list[Evidence] = []
     for j, m in enumerate(markers):
         if only is not None and m not in only:
             continue
-        thr = thresholds.get(m, 0.5)
-        run: list[tuple[int, int, list[int], float]] = []
-        for s, e, toks in [*word_spans, (-1, -1, [])]:  # a sentinel closes the last run
-            score = float(probs[toks, j].max()) if toks else -1.0
-            joined = run and s >= 0 and _JOINER.fullmatch(text[run[-1][1]:s]) is not None
-            if score >= thr and (not run or joined):
-                run.append((s, e, toks, score))
+        run: list[int] = []
+        for w in np.flatnonzero(word_scores[:, j] >= thresholds.get(m, 0.5)).tolist():
+            # Neighbouring words join when only spaces, hyphens or apostrophes lie between them.
+            if run and w == run[-1] + 1 and _JOINER.fullmatch(text[word_spans[run[-1]][1]:word_spans[w][0]]):
+                run.append(w)
                 continue
             if run:
-                spans.append(_span(text, run, m, j, tech, techniques, base))
-                run = []
-            if score >= thr:
-                run.append((s, e, toks, score))
+                spans.append(_span(text, [word_spans[k] for k in run], word_scores[run, j], m, tech, techniques, base))
+            run = [w]
+        if run:
+            spans.append(_span(text, [word_spans[k] for k in run], word_scores[run, j], m, tech, techniques, base))
     return sorted(spans, key=lambda x: (x.start, x.end, x.marker))
 
 
-def _span(text: str, run: list[tuple[int, int, list[int], float]], marker: str, j: int,
+def _span(text: str, run: list[tuple[int, int, list[int]]], scores: np.ndarray, marker: str,
           tech: Optional[np.ndarray], techniques: Sequence[str], base: int) -> Evidence:
     start, end = run[0][0], run[-1][1]
-    score = max(r[3] for r in run)
     technique = technique_score = None
     if marker == "sensational_framing" and tech is not None:
-        toks = [t for r in run for t in r[2]]
-        mean = tech[toks].mean(axis=0)
+        mean = tech[[t for r in run for t in r[2]]].mean(axis=0)
         k = int(mean.argmax())
         technique, technique_score = techniques[k], float(mean[k])
-    return Evidence(marker, base + start, base + end, text[start:end], score, technique, technique_score)
+    return Evidence(marker, base + start, base + end, text[start:end], float(scores.max()), technique, technique_score)

@@ -66,6 +66,8 @@ class Scorer:
         self.model_dir = model_dir
         self.device = device
         self.dtype = dtype  # "float32" or "bfloat16" (autocast): what the model computes in
+        # Reports carry evidence spans when the model has a token head; False skips them (a little faster).
+        self.evidence = True
 
     @property
     def config(self) -> "ModelConfig":
@@ -269,7 +271,7 @@ class Scorer:
         """Score the pooled sentences and append their SentenceScores to their articles."""
         if not pool:
             return
-        probs, truncated, spans = self._score([s.text for _, s in pool], batch_size, evidence=True)
+        probs, truncated, spans = self._score([s.text for _, s in pool], batch_size, evidence=self.evidence)
         thresholds = self.thresholds
         # The pool keeps each article's sentences in text order, so appending keeps them in order.
         for k, ((article, sent), p, cut) in enumerate(zip(pool, probs, truncated)):
