@@ -107,11 +107,15 @@ def read_jsonl(path: Path | str, markers: Sequence[str] = MARKERS) -> list[Examp
     default_corpus = f"jsonl:{path.stem}"
     out: list[Example] = []
     seen: dict[str, int] = {}
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
+    with path.open("rb") as fh:  # (bytes: a decoding error is then reported with its line)
+        for lineno, raw in enumerate(fh, start=1):
+            where = f"{path}:{lineno}"
+            try:
+                line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+            except UnicodeDecodeError as e:
+                raise InterchangeError(f"{where}: not UTF-8 (byte 0x{raw[e.start]:02x} at column {e.start + 1})") from None
             if not line.strip():
                 continue
-            where = f"{path}:{lineno}"
             ex = parse_line(line, where, markers, default_corpus)
             if ex.id in seen:
                 raise InterchangeError(f"{where}: duplicate id {ex.id!r} (first on line {seen[ex.id]})")

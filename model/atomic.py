@@ -2,13 +2,17 @@
 
 Readers never see half a report, model or checkpoint, and an interrupted write leaves the old
 version in place. The temporary files get ordinary permissions (as `open` would give), not the
-0600/0700 that `tempfile` uses.
+0600/0700 that `tempfile` uses. Temporary names carry the writer's process id
+(`.NAME.<pid>-XXXX.tmp`, `.NAME.tmp-<pid>-XXXX`, `.NAME.old-<pid>`); what a killed writer left is
+removed by the next write to the same place, once no process with that id is running. Nothing
+that does not match these names is ever touched.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -21,12 +25,47 @@ def _umask() -> int:
     return old
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def remove_stale(path: Path) -> list[Path]:
+    """Remove the temporary files and folders that writers killed mid-write left beside `path`."""
+    name = re.escape(path.name)
+    pattern = re.compile(rf"\.{name}\.(?:(\d+)-[^/]*\.tmp|tmp-(\d+)-.*|old-(\d+))")
+    removed = []
+    try:
+        siblings = list(path.parent.iterdir())
+    except OSError:
+        return removed
+    for p in siblings:
+        m = pattern.fullmatch(p.name)
+        if not m:
+            continue
+        pid = int(next(g for g in m.groups() if g is not None))
+        if pid == os.getpid() or _alive(pid):
+            continue
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
+        removed.append(p)
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_path(path: Path | str) -> Iterator[Path]:
     """Yield a temporary file path beside `path`; when the block succeeds it is renamed onto `path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    remove_stale(path)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}-", suffix=".tmp")
     os.close(fd)
     tmp = Path(name)
     try:
@@ -52,7 +91,8 @@ def atomic_dir(path: Path | str) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.tmp-"))
+    remove_stale(path)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.tmp-{os.getpid()}-"))
     try:
         yield tmp
         os.chmod(tmp, 0o777 & ~_umask())

@@ -75,6 +75,9 @@ def _read_inputs(paths: list[str]) -> Iterator[tuple[str, str] | InputError]:
     """(name, text) for every article the paths name, or an InputError for each one that fails."""
     for raw in paths:
         if raw == STDIN:
+            if sys.stdin is None or sys.stdin.closed:
+                yield InputError("<stdin>", "standard input is closed; give file paths instead of -")
+                continue
             try:
                 yield "<stdin>", _decode(sys.stdin.buffer.read(), "<stdin>")
             except InputError as e:
@@ -148,9 +151,9 @@ def render_table(reports: list, console: Console) -> None:
 
 def _render(reports: list, fmt: Format, width: Optional[int]) -> str:
     if fmt is Format.json:
-        return json.dumps([r.to_dict() for r in reports], indent=2, ensure_ascii=False) + "\n"
+        return json.dumps([r.to_dict() for r in reports], indent=2, ensure_ascii=False, allow_nan=False) + "\n"
     if fmt is Format.jsonl:
-        return "".join(json.dumps(r.to_dict(), ensure_ascii=False) + "\n" for r in reports)
+        return "".join(json.dumps(r.to_dict(), ensure_ascii=False, allow_nan=False) + "\n" for r in reports)
     if fmt is Format.html:
         from redflags.report import render_html
 

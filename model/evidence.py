@@ -20,7 +20,7 @@ import numpy as np
 _JOINER = re.compile(r"[\s\-\u2010-\u2014'\u2019]*")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Evidence:
     """One evidence span: `text == article[start:end]`, its marker, score and (framing) technique."""
 

@@ -8,6 +8,7 @@ model whose recorded parity check shows the same flags (precision.py).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
@@ -16,6 +17,14 @@ import torch
 from redflags.tokenizer import ScoringTokenizer
 
 DEFAULT_BATCH_SIZE = 32
+# Lone surrogates (half of a UTF-16 pair, e.g. from text decoded with errors="surrogateescape") are
+# not text the tokenizer can encode. Each is read as U+FFFD, one character for one, so offsets stay exact.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def readable(text: str) -> str:
+    """`text` with each lone surrogate replaced by U+FFFD (same length, so offsets are unchanged)."""
+    return text if text.isascii() else _SURROGATE.sub("\ufffd", text)
 
 
 @dataclass
@@ -39,6 +48,7 @@ def tokenize(tokenizer: Any, texts: Sequence[str], max_length: int) -> tuple[lis
 def tokenize_texts(tokenizer: Any, texts: Sequence[str], max_length: int, offsets: bool = False) -> Tokens:
     """`tokenize`, plus character offsets and word indices per token when `offsets` is true (evidence spans)."""
     n = len(texts)
+    texts = [readable(t) for t in texts]
     out = Tokens([[] for _ in range(n)], np.zeros(n, dtype=bool),
                  [[] for _ in range(n)] if offsets else None, [[] for _ in range(n)] if offsets else None)
     if n == 0:

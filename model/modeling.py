@@ -77,8 +77,18 @@ class ModelConfig:
             raise ValueError(f"markers must be a non-empty list without repeats, got {self.markers}")
         if self.base_encoder is None and self.encoder_config is None:
             raise ValueError("a model needs base_encoder (package or folder) or encoder_config")
+        if isinstance(self.max_length, bool) or not isinstance(self.max_length, int):
+            raise ValueError(f"max_length must be an integer, got {self.max_length!r}")
         if self.max_length < 8:
             raise ValueError(f"max_length must be at least 8, got {self.max_length}")
+        for name in ("thresholds", "span_thresholds"):
+            for m, v in getattr(self, name).items():
+                if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < float("inf"):
+                    raise ValueError(f"{name}.{m} must be a finite number >= 0 (a probability), got {v!r}")
+        for m, ab in self.calibration.items():
+            if not isinstance(ab, dict) or any(isinstance(ab.get(k), bool) or not isinstance(ab.get(k), (int, float))
+                                               or ab.get(k) != ab.get(k) or abs(ab.get(k)) == float("inf") for k in "ab"):
+                raise ValueError(f"calibration.{m} must be {{'a': number, 'b': number}} (finite), got {ab!r}")
         for m in self.markers:
             self.calibration.setdefault(m, {"a": 1.0, "b": 0.0})
             self.thresholds.setdefault(m, 0.5)
@@ -333,6 +343,9 @@ def read_weights_checked(d: Path, config: ModelConfig) -> dict[str, torch.Tensor
         state = model_dir.read_weights(d, files)
     except (SafetensorError, OSError, ValueError, RuntimeError) as e:
         raise ModelLoadError(f"{d}: corrupt weights in {', '.join(files)} ({e})") from None
+    for key, tensor in state.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise ModelLoadError(f"{d}: weight {key} holds NaN or infinite values (a corrupt or diverged model)")
     head = state.get("head.weight")
     if head is None:
         raise ModelLoadError(f"{d}: {', '.join(files)} has no head weights")

@@ -11,7 +11,9 @@ pysbd does not see:
   a Title Case heading), so there a heading needs a blank line after it;
 - each list item (``-``, ``*``, ``•``, ``1.``, ``2)`` ...) starts its own sentence;
 - a single line break inside a paragraph is read as a space, so "part of the U.S.\\nEuropean
-  Command" stays one sentence (pysbd alone would split at the line break).
+  Command" stays one sentence (pysbd alone would split at the line break);
+- a paragraph of short lines (at least 3, median 24 characters or fewer: a list, a table, one word
+  per line) is read one line at a time (inside a line, pysbd still splits sentences).
 
 Long paragraphs are fed to pysbd in windows of a few thousand characters (pysbd slows down
 super-linearly on long inputs); the last sentence of each window is carried into the next, so a
@@ -122,10 +124,38 @@ def _hard_wrapped(text: str, lines: list[tuple[int, int]]) -> list[bool]:
     return out
 
 
+# A paragraph of at least this many lines, whose lines are this short (median), is one item per line.
+_ITEM_LINES = 3
+_ITEM_MEDIAN_CHARS = 24
+
+
+def _itemised(text: str, lines: list[tuple[int, int]]) -> list[bool]:
+    """Per line: whether its paragraph is one short item per line (a list, a table, one word per line).
+
+    Prose, even hard-wrapped at 40 columns, has longer lines than that; reading such a paragraph as
+    prose would make one giant "sentence" of it.
+    """
+    out = [False] * len(lines)
+    para: list[int] = []
+    for i in range(len(lines) + 1):
+        blank = i == len(lines) or not text[lines[i][0] : lines[i][1]].strip()
+        if not blank:
+            para.append(i)
+            continue
+        if len(para) >= _ITEM_LINES:
+            lengths = sorted(len(text[lines[j][0] : lines[j][1]].strip()) for j in para)
+            if lengths[len(lengths) // 2] <= _ITEM_MEDIAN_CHARS:
+                for j in para:
+                    out[j] = True
+        para = []
+    return out
+
+
 def _blocks(text: str) -> Iterator[tuple[int, int]]:
-    """Spans that no sentence crosses: paragraphs, heading lines, list items."""
+    """Spans that no sentence crosses: paragraphs, heading lines, list items, lines of itemised paragraphs."""
     lines = list(_lines(text))
     wrapped = _hard_wrapped(text, lines)
+    itemised = _itemised(text, lines)
     block_start: int | None = None
     block_end = 0
     prev_ends_sentence = True
@@ -140,6 +170,12 @@ def _blocks(text: str) -> Iterator[tuple[int, int]]:
         if i + 1 < len(lines):
             ns, ne = lines[i + 1]
             nxt = text[ns:ne] if text[ns:ne].strip() else None
+        if itemised[i]:
+            if block_start is not None:
+                yield block_start, block_end
+            yield ls, le  # one item per line
+            block_start, prev_ends_sentence = None, True
+            continue
         if _LIST_ITEM.match(line) and block_start is not None:
             yield block_start, block_end  # a list item starts a new sentence
             block_start = None
