@@ -46,22 +46,28 @@ def load_for_scoring(directory: Path) -> tuple[RedflagsModel, Any]:
     config = read_config(directory)
     if not supports(config.encoder_config or {}) or not (directory / "tokenizer.json").is_file():
         model = RedflagsModel.from_pretrained(directory)
+        if config.weights_format == "adapter":
+            model.merge_adapters()  # the same scores, about 20% faster on CPU
+        model._inference_only = True  # noqa: SLF001 - see Scorer.save_pretrained
         return model, model.tokenizer
     state = read_weights_checked(directory, config)
-    encoder_state = {k.removeprefix("encoder."): v for k, v in state.items() if k.startswith("encoder.")}
+    stored = {k.removeprefix("encoder."): v for k, v in state.items() if k.startswith("encoder.")}
+    adapters = {k: v for k, v in stored.items() if "lora_" in k}
+    # (peft keeps an adapted layer's own weight as "<layer>.base_layer.weight")
+    encoder_state = {k.replace(".base_layer.", "."): v for k, v in stored.items() if "lora_" not in k}
     if config.weights_format == "adapter":
         from safetensors import SafetensorError
         from safetensors.torch import load_file
 
         path = resolve_base(config.base_encoder) / model_dir.FULL_WEIGHTS_FILE  # type: ignore[arg-type]
         try:
-            base = load_file(str(path))
+            encoder_state = load_file(str(path))
         except (SafetensorError, OSError) as e:
             raise ModelLoadError(f"{directory}: cannot read the base encoder's weights {path} ({e})") from None
-        adapters = {k: v for k, v in encoder_state.items() if "lora_" in k}
-        assert config.lora is not None
-        fold_lora(base, adapters, config.lora.alpha / config.lora.r)
-        encoder_state = base
+    if adapters:
+        if config.lora is None:
+            raise ModelLoadError(f"{directory}: LoRA weights stored, but config.json has no lora settings")
+        fold_lora(encoder_state, adapters, config.lora.alpha / config.lora.r)
     encoder = BertEncoder(config.encoder_config or {})
     wanted = set(encoder.state_dict())
     # The base checkpoint has a pooler (unused: redflags mean-pools) and older ones a position_ids buffer.

@@ -40,6 +40,7 @@ _FINAL = frozenset(".!?…:;,\"'”’»)]—–-")
 # Bullets and enumerators that start a list item (layout, not sentence syntax).
 _LIST_ITEM = re.compile(r"[ \t]*(?:[-*•·‣▪◦–—]|\(?\d{1,3}[.)])[ \t]+\S")
 _WHITESPACE = re.compile(r"\s")
+_CONTROLS = {c: " " for c in [*range(0x20), 0x7F, 0x85, 0x2028, 0x2029] if c != 0x09}
 _MARKDOWN_HEADING = re.compile(r"[ \t]{0,3}#{1,6}[ \t]+\S")
 # Lower-case words a heading practically never ends with but a hard-wrapped line often does.
 _FUNCTION_WORDS = frozenset(
@@ -214,7 +215,12 @@ def _pysbd_starts(chunk: str) -> list[int]:
 
     starts: list[int] = []
     cursor = 0
-    for sent in Processor(chunk, _language(), char_span=False).process():
+    try:
+        found = Processor(chunk, _language(), char_span=False).process()
+    except (ValueError, IndexError, re.error) as e:  # pysbd's rules fail on rare inputs: one sentence, then
+        log.debug("pysbd failed on a chunk (%s); keeping it as one sentence", e)
+        found = []
+    for sent in found:
         s = sent.strip()
         if not s:
             continue
@@ -249,9 +255,10 @@ def _segment_block(text: str, start: int, end: int) -> Iterator[Sentence]:
         if stop < end:  # do not cut a word: extend to the next whitespace
             m = _WHITESPACE.search(text, stop, end)
             stop = m.start() if m else end
-        # Line breaks become spaces (same length, so offsets stay exact): a line break inside a
-        # paragraph is not a sentence boundary by itself.
-        chunk = text[pos:stop].replace("\r", " ").replace("\n", " ")
+        # Line breaks and other control characters become spaces (same length, so offsets stay
+        # exact): a line break inside a paragraph is not a sentence boundary by itself, and pysbd
+        # fails on some control characters ("\x1f1. " raises inside its list-item rules).
+        chunk = text[pos:stop].translate(_CONTROLS)
         starts = _pysbd_starts(chunk)
         last = stop == end
         if not last and len(starts) < 2 and window < _MAX_WINDOW:

@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 from redflags import inference
 from redflags.eval import metrics
+from redflags.loading import load_for_scoring
 from redflags.markers import MARKERS, TECHNIQUES
 from redflags.model_dir import HEAD_PREFIXES
 from redflags.modeling import (
@@ -317,11 +318,13 @@ def _calibrate_and_save(model: RedflagsModel, tokenizer: Any, cfg: RunConfig, cf
     if state.best_step is not None and ckpt.load_best(work_dir, model):
         log.info("using the best step %d (dev macro PR-AUC %.4f)", state.best_step, state.best_metric)
     model.eval()
-    if model.config.weights_format == "adapter":
-        model.merge_adapters()  # as redflags.load() does: calibrate the very weights that will be served
-    # float32, whatever training used: calibration and thresholds are fitted on what the scorer serves.
-    out = inference.predict_outputs(model, dev_enc.input_ids, tokenizer.pad_token_id, 64,
-                                    tokens=model.token_head is not None)
+    # Calibrate the very model that will be served: this directory as redflags.load() reads it
+    # (loading.py: plain-torch encoder, adapters folded in), in float32 whatever training used.
+    staging = work_dir / "uncalibrated"
+    model.save_pretrained(staging, tokenizer)
+    served, _ = load_for_scoring(staging)
+    out = inference.predict_outputs(served, dev_enc.input_ids, tokenizer.pad_token_id, 64,
+                                    tokens=served.token_head is not None)
     cal = calibrate.fit(out.logits, dev_enc.labels, tuple(model.config.markers), cfg.calibration.method)
     calibrate.apply_to_model(model, cal)
     span_report = None
