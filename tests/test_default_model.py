@@ -76,3 +76,16 @@ def test_batching_does_not_change_scores(scorer: redflags.Scorer) -> None:
     one = scorer.predict_proba(sentences, batch_size=1)
     many = scorer.predict_proba(sentences, batch_size=16)
     np.testing.assert_allclose(one, many, atol=1e-5)
+
+
+def test_evidence_words_name_the_anonymous_source_and_the_hedge(scorer: redflags.Scorer) -> None:
+    text = SEED.read_text(encoding="utf-8")
+    report = scorer.score(text)
+    for s in report.sentences:
+        for e in s.evidence or ():
+            assert text[e.start:e.end] == e.text and e.marker in s.flagged_markers
+    pentagon = next(s for s in report.sentences if s.text.startswith("Pentagon sources"))
+    words = " ".join(e.text.lower() for e in pentagon.evidence_for("unverifiable_sourcing"))
+    assert "sources" in words or "anonymity" in words, words
+    spans = scorer.predict_spans(["The fire may have been started by a faulty heater."])[0]
+    assert any(e.marker == "hedging" and "may" in e.text.lower().split() for e in spans), spans
