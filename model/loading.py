@@ -35,7 +35,7 @@ def fold_lora(base: dict[str, torch.Tensor], adapters: dict[str, torch.Tensor], 
         target = module + ".weight"
         if b is None or target not in base:
             raise ModelLoadError(f"adapter {module} has no lora_B or no base weight {target}")
-        base[target] = base[target] + (b.float() @ a.float()) * scale
+        base[target] = base[target].float().add_((b.float() @ a.float()) * scale)  # in place: no second copy
 
 
 def load_for_scoring(directory: Path) -> tuple[RedflagsModel, Any]:
@@ -68,16 +68,20 @@ def load_for_scoring(directory: Path) -> tuple[RedflagsModel, Any]:
         if config.lora is None:
             raise ModelLoadError(f"{directory}: LoRA weights stored, but config.json has no lora settings")
         fold_lora(encoder_state, adapters, config.lora.alpha / config.lora.r)
-    encoder = BertEncoder(config.encoder_config or {})
+    # Built on the meta device and filled by assignment: no random initialisation, no second copy of
+    # the weights (peak memory at load stays near one copy of the encoder).
+    with torch.device("meta"):
+        encoder = BertEncoder(config.encoder_config or {})
     wanted = set(encoder.state_dict())
     # The base checkpoint has a pooler (unused: redflags mean-pools) and older ones a position_ids buffer.
     encoder_state = {k: v for k, v in encoder_state.items() if k in wanted}
     missing = sorted(wanted - set(encoder_state))
     if missing:
         raise ModelLoadError(f"{directory}: encoder weights missing: {missing[:3]}")
-    model = RedflagsModel(config, encoder)
     try:
-        encoder.load_state_dict(encoder_state)
+        encoder.load_state_dict({k: v.float().contiguous() for k, v in encoder_state.items()}, assign=True)
+        del encoder_state, stored
+        model = RedflagsModel(config, encoder)
         model.load_state_dict({k: v for k, v in state.items() if k.startswith(model_dir.HEAD_PREFIXES)}, strict=False)
     except RuntimeError as e:  # shape mismatches
         raise ModelLoadError(f"{directory}: weights do not fit the configured model ({str(e).splitlines()[0]})") from None
