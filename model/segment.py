@@ -112,17 +112,22 @@ def _is_heading(line: str, next_line: str | None, at_boundary: bool, wrapped: bo
 def _hard_wrapped(text: str, lines: list[tuple[int, int]]) -> list[bool]:
     """Per line: whether its paragraph is hard-wrapped (some line break falls before a lower-case word)."""
     out = [False] * len(lines)
-    para: list[int] = []
-    for i in range(len(lines) + 1):
-        blank = i == len(lines) or not text[lines[i][0] : lines[i][1]].strip()
-        if not blank:
-            para.append(i)
-            continue
+    for para in _paragraphs(text, lines):
         flag = any(text[lines[j + 1][0] : lines[j + 1][1]].lstrip()[:1].islower() for j in para[:-1])
         for j in para:
             out[j] = flag
-        para = []
     return out
+
+
+def _paragraphs(text: str, lines: list[tuple[int, int]]) -> Iterator[list[int]]:
+    """The indices of the lines of each paragraph (runs of non-blank lines)."""
+    para: list[int] = []
+    for i in range(len(lines) + 1):
+        if i < len(lines) and text[lines[i][0] : lines[i][1]].strip():
+            para.append(i)
+        elif para:
+            yield para
+            para = []
 
 
 # A paragraph of at least this many lines, whose lines are this short (median), is one item per line.
@@ -137,18 +142,12 @@ def _itemised(text: str, lines: list[tuple[int, int]]) -> list[bool]:
     prose would make one giant "sentence" of it.
     """
     out = [False] * len(lines)
-    para: list[int] = []
-    for i in range(len(lines) + 1):
-        blank = i == len(lines) or not text[lines[i][0] : lines[i][1]].strip()
-        if not blank:
-            para.append(i)
-            continue
+    for para in _paragraphs(text, lines):
         if len(para) >= _ITEM_LINES:
             lengths = sorted(len(text[lines[j][0] : lines[j][1]].strip()) for j in para)
             if lengths[len(lengths) // 2] <= _ITEM_MEDIAN_CHARS:
                 for j in para:
                     out[j] = True
-        para = []
     return out
 
 
