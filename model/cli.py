@@ -252,6 +252,9 @@ _register_training(app)
 from redflags.eval.commands import register as _register_eval  # noqa: E402
 
 _register_eval(app)
+from redflags.corpus_commands import register as _register_corpus  # noqa: E402
+
+_register_corpus(app)
 
 def main() -> None:
     """Console-script entry point."""

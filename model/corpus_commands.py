@@ -1,0 +1,89 @@
+"""`redflags score-corpus`: score a whole corpus into Parquet tables (corpus.py), locally or on Ray."""
+
+from __future__ import annotations
+
+import logging
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+log = logging.getLogger(__name__)
+
+
+class Engine(str, Enum):
+    local = "local"
+    ray = "ray"
+
+
+class InputKind(str, Enum):
+    jsonl = "jsonl"
+    parquet = "parquet"
+    txt = "txt"
+    hf = "hf"
+
+
+def score_corpus_command(
+    input: Path = typer.Argument(..., help="A JSONL file, a Parquet file or folder, a folder of .txt files, "
+                                 "or a Hugging Face dataset saved to disk.", show_default=False, metavar="INPUT"),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder (Parquet tables and manifest.json).",
+                             show_default=False),
+    model: Optional[Path] = typer.Option(None, "--model", "-m", help="Model directory; default: the shipped model."),
+    engine: Engine = typer.Option(Engine.local, "--engine", case_sensitive=False,
+                                  help="local (this process) or ray (an actor pool on Ray Data)."),
+    address: Optional[str] = typer.Option(None, "--address", help="Ray cluster to join (e.g. ray://head:10001 or "
+                                          "auto); default: start a local Ray runtime.", show_default=False),
+    actors: Optional[int] = typer.Option(None, "--actors", min=1, help="Ray: scorer actors (model replicas); "
+                                         "default: as many as the CPUs allow at --threads each."),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="CPU threads per scorer; default: torch's "
+                                          "for the local engine, 1 per Ray actor."),
+    batch_size: int = typer.Option(32, "--batch-size", min=1, help="Sentences per model batch."),
+    shard_size: int = typer.Option(250, "--shard-size", min=1, help="Articles per shard (the unit of commit "
+                                   "and of resume)."),
+    input_format: Optional[InputKind] = typer.Option(None, "--input-format", case_sensitive=False,
+                                                     help="Input kind; default: guessed from the path."),
+    split: Optional[str] = typer.Option(None, "--split", help="Split of a saved DatasetDict."),
+    id_field: str = typer.Option("id", "--id-field", help="Field with the article id."),
+    text_field: str = typer.Option("text", "--text-field", help="Field with the article text."),
+    max_chars: int = typer.Option(5_000_000, "--max-chars", min=1,
+                                  help="Longer articles go to the errors table."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Score only the first N articles."),
+    evidence: bool = typer.Option(True, "--evidence/--no-evidence", help="Evidence spans in the sentence table."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Delete another run's output in --out and start afresh."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar on standard error."),
+) -> None:
+    """Score every article of a corpus into Parquet tables: sentences, articles, errors, manifest.
+
+    Resumable: run the same command again after an interruption and it finishes the shards that were
+    not committed. Exit status: 0 all articles scored, 1 some articles failed (they are in the errors
+    table) or the run could not start, 2 usage error.
+    """
+    from redflags.cli import error
+    from redflags.corpus import OutputConflictError, score_corpus
+    from redflags.corpus_input import InputFormatError
+    from redflags.modeling import ModelLoadError
+
+    try:
+        result = score_corpus(
+            input, out, model=model, engine=engine.value, input_format=input_format.value if input_format else None,
+            split=split, id_field=id_field, text_field=text_field, max_chars=max_chars, shard_size=shard_size,
+            batch_size=batch_size, threads=threads, evidence=evidence, overwrite=overwrite, show_progress=progress,
+            actors=actors, address=address, limit=limit,
+        )
+    except (InputFormatError, OutputConflictError, ModelLoadError, ImportError, ValueError, OSError) as e:
+        error(str(e))
+        raise typer.Exit(1) from None
+    typer.echo(
+        f"{result.articles:,} articles ({result.sentences:,} sentences) scored into {result.out}; "
+        f"{result.failed:,} failed (errors table); {result.shards_skipped} of {result.shards} shards were done before; "
+        f"{result.seconds:.1f} s",
+        err=True,
+    )
+    if result.failed:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add score-corpus to the redflags CLI."""
+    app.command("score-corpus")(score_corpus_command)
