@@ -357,6 +357,9 @@ def load(path: str | Path | None = None, device: Optional[str] = None, dtype: st
 
     if threads is not None:
         torch.set_num_threads(threads)
+    from redflags.memory import tune_allocator
+
+    tune_allocator()  # (freed activation buffers go back to the system: memory.py)
 
     if path is None:
         directory = DEFAULT_MODEL_DIR

@@ -1,0 +1,46 @@
+"""Keep the resident memory of scoring near what is live, on glibc (Linux).
+
+Measured (benchmarks/bench_scoring.py, a 5 MB article): scoring held about 750 MB more than the
+model itself, and `malloc_trim` gave back nearly all of it at once, so it was freed memory that
+glibc kept, not live objects. The encoder's activations are a few MB to tens of MB per batch, and
+their sizes change with every length-sorted batch; glibc raises its mmap threshold after the first
+such buffer is freed, so later ones come from the heap, where freed blocks of the wrong size pile
+up. A fixed threshold of 1 MB sends every large buffer to mmap, which returns it to the system when
+it is freed.
+
+This changes a process-wide allocator setting, once, when a model is loaded (`redflags.load`), and
+only where the C library is glibc; `REDFLAGS_MALLOC_TUNING=0` leaves the allocator alone.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import logging
+import os
+
+log = logging.getLogger(__name__)
+
+_M_TRIM_THRESHOLD = -1  # mallopt parameters (glibc malloc.h)
+_M_MMAP_THRESHOLD = -3
+THRESHOLD = 1 << 20  # bytes: buffers this large are mmapped and unmapped when freed
+
+_done = False
+
+
+def tune_allocator() -> bool:
+    """Fix glibc's mmap and trim thresholds (once per process); False where not glibc or switched off."""
+    global _done
+    if _done:
+        return True
+    if os.environ.get("REDFLAGS_MALLOC_TUNING", "1") == "0":
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):  # not glibc (macOS, Windows, musl without mallopt)
+        return False
+    ok = mallopt(_M_MMAP_THRESHOLD, THRESHOLD) == 1 and mallopt(_M_TRIM_THRESHOLD, THRESHOLD) == 1
+    _done = ok
+    log.debug("glibc mmap/trim thresholds fixed at %d bytes: %s", THRESHOLD, ok)
+    return ok

@@ -1,0 +1,26 @@
+"""The allocator setting that keeps scoring's resident memory near what is live (model/memory.py)."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+
+import pytest
+
+CODE = "from redflags.memory import tune_allocator; print(tune_allocator(), tune_allocator())"
+
+
+def _run(env_extra: dict[str, str]) -> str:
+    env = {**os.environ, **env_extra}
+    return subprocess.run([sys.executable, "-c", CODE], env=env, capture_output=True, text=True, check=True).stdout
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
+def test_thresholds_are_fixed_once_on_glibc() -> None:
+    assert _run({}).split() == ["True", "True"]
+
+
+def test_switched_off_by_the_environment() -> None:
+    assert _run({"REDFLAGS_MALLOC_TUNING": "0"}).split() == ["False", "False"]
