@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Iterator, Optional
 
 import typer
+from typer.core import TyperGroup
 from redflags.atomic import write_text
 from redflags.markers import STYLE_NOT_TRUTH
 from redflags.profile import PERCENTILE_NOTE
@@ -27,8 +28,57 @@ from rich.text import Text
 
 log = logging.getLogger(__name__)
 
+# --- help: plain click layout (nothing cut at 80 columns) and plain type labels -----------------
+
+_TYPE_LABELS = {"str": "TEXT", "int": "INTEGER", "int range": "INTEGER", "float": "FLOAT", "float range": "FLOAT",
+                "path": "PATH", "file": "FILE", "directory": "DIR", "bool": ""}
+
+
+def _type_label(raw: str) -> str:
+    """typer's `<int range>`, `<list[str]>`, `<path>`, `<bool>`, `<a|b>` -> INTEGER, TEXT, PATH, '', [a|b]."""
+    label = raw.strip().removeprefix("<").removesuffix(">")
+    while label.startswith("list[") and label.endswith("]"):  # a repeatable option: its help says so
+        label = label[5:-1]
+    if label in _TYPE_LABELS:
+        return _TYPE_LABELS[label]
+    if "|" in label:
+        return f"[{label}]"
+    return label.upper()
+
+
+def _clean_help(command) -> None:  # noqa: ANN001 - a typer click command or group
+    """Plain help for a command and every subcommand: click's own layout (option names never cut, help
+    wrapped under them on narrow terminals) instead of rich panels, and plain type labels."""
+    command.rich_markup_mode = None
+    if command.help and not command.short_help:  # the list of commands shows the whole first paragraph
+        command.short_help = " ".join(command.help.strip().split("\n\n")[0].split())
+    for param in command.params:
+        if getattr(param, "_redflags_clean", False):
+            continue
+        param._redflags_clean = True
+        if param.param_type_name == "argument":
+            if param.metavar is None:
+                param.metavar = param.name.upper()
+            param.display_type = lambda ctx: ""  # the metavar names it (e.g. PATH)
+        else:
+            param.display_type = lambda ctx, _orig=param.display_type: _type_label(_orig(ctx))
+    for sub in getattr(command, "commands", {}).values():
+        _clean_help(sub)
+
+
+class _Group(TyperGroup):
+    """The root group: cleans the help of the whole command tree before it runs."""
+
+    def main(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+        _clean_help(self)
+        return super().main(*args, **kwargs)
+
+
 app = typer.Typer(
     name="redflags",
+    cls=_Group,
+    rich_markup_mode=None,
+    context_settings={"max_content_width": 120},
     help="Score each sentence of news articles for rhetorical markers "
     "(unverifiable sourcing, hedging, sensational framing). " + STYLE_NOT_TRUTH,
     no_args_is_help=True,
@@ -180,7 +230,7 @@ def render_table(reports: list, console: Console, only_flagged: bool = False, mi
         if report.model:
             console.print(Text(f"model: {report.model}" + (f", version {report.model_version}" if report.model_version else ""),
                                style="dim"))
-        heads = Text("flagged at or above: ")
+        heads = Text("thresholds (flagged at or above): ")
         heads.append(Text("; ").join(Text.assemble((m, _colour(m)), f" {t:.2f}") for m, t in report.thresholds.items()))
         console.print(heads)
         table = Table(show_lines=False, expand=True)
@@ -197,10 +247,10 @@ def render_table(reports: list, console: Console, only_flagged: bool = False, mi
             table.caption = f"{len(shown)} of {len(report.sentences)} sentences shown ({filters})"
         console.print(table)
         summary = Table(title="summary", title_justify="left")
-        summary.add_column("marker")
+        summary.add_column("marker", no_wrap=True)
         summary.add_column("sentences flagged", justify="right")
-        summary.add_column("share", justify="right")
-        summary.add_column("highest score", justify="right")
+        summary.add_column("share", justify="right", no_wrap=True)
+        summary.add_column("highest score", justify="right", no_wrap=True)
         summary.add_column("threshold", justify="right")
         for m, ms in report.summary.items():
             summary.add_row(Text(m, style=_colour(m)), f"{ms.flagged} of {len(report.sentences)}", f"{ms.share:.0%}",

@@ -201,7 +201,7 @@ def card_command(
 
 
 def profile_reference_command(
-    model: Path = typer.Option(Path("model/default_model"), "--model", "-m", help="Model directory to profile; the file is written into it."),
+    model: Optional[Path] = typer.Option(None, "--model", "-m", help="Model directory to profile; the file is written into it. Default: the shipped model."),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Folder holding the corpora; default $REDFLAGS_DATA or ../shared/data."),
     max_articles: int = typer.Option(600, "--max-articles", min=1, help="Articles in the seeded random sample."),
     seed: int = typer.Option(2026, "--seed", help="Seed of the article sample."),
@@ -214,6 +214,9 @@ def profile_reference_command(
     from redflags.training.corpora.registry import CorpusError
     from redflags.training.reference import build_reference, write_reference
 
+    from redflags.scorer import DEFAULT_MODEL_DIR
+
+    model = model or DEFAULT_MODEL_DIR
     command = "redflags profile-reference " + shlex.join(sys.argv[2:])
     try:
         content = build_reference(model, data_dir, max_articles, seed, batch_size, progress, command)
