@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 from bisect import bisect_left
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,9 +102,11 @@ class MarkerProfile:
     percentile: float  # 0-1: reference articles with a strictly lower share
 
     def describe(self, name: Optional[str] = None) -> str:
-        """`unverifiable sourcing: 7 of 23 sentences, more than 96% of reference news articles`."""
-        return (f"{name or self.marker.replace('_', ' ')}: {self.flagged} of {self.sentences} sentences, "
-                f"more than {self.percentile:.0%} of reference news articles")
+        """`unverifiable sourcing: 7 of 23 sentences, more than 96% of reference news articles` (the
+        percentage rounded down, so that it never overstates; "every" when no reference article is as high)."""
+        where = ("more than every reference news article" if self.percentile >= 1.0 else
+                 f"more than {math.floor(self.percentile * 100 + 1e-9)}% of reference news articles")
+        return f"{name or self.marker.replace('_', ' ')}: {self.flagged} of {self.sentences} sentences, {where}"
 
     def to_dict(self) -> dict[str, Any]:
         return {"marker": self.marker, "flagged": self.flagged, "sentences": self.sentences,

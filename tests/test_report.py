@@ -172,5 +172,8 @@ def test_profile_in_json_and_html_with_its_reference_and_the_style_note(report: 
     page = with_ref.to_html()
     assert "unverifiable sourcing: 1 of 3 sentences, more than 75% of reference news articles" in page
     assert "Reference: 4 test articles" in page and html.escape(PERCENTILE_NOTE) in page
+    top = dataclasses.replace(with_ref, reference=_reference([0.0, 0.0, 0.0, 0.1])).profile["unverifiable_sourcing"]
+    assert top.percentile == 1.0 and top.describe().endswith("more than every reference news article")
+    assert dataclasses.replace(top, percentile=0.996).describe().endswith("more than 99% of reference news articles")
     empty = dataclasses.replace(with_ref, text="", sentences=[])
     assert empty.profile is None and "profile" not in empty.to_dict()
