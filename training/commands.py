@@ -217,7 +217,8 @@ def profile_reference_command(
     from redflags.scorer import DEFAULT_MODEL_DIR
 
     model = model or DEFAULT_MODEL_DIR
-    command = "redflags profile-reference " + shlex.join(sys.argv[2:])
+    argv = sys.argv[sys.argv.index("profile-reference") + 1:] if "profile-reference" in sys.argv else []
+    command = shlex.join(["redflags", "profile-reference", *argv])
     try:
         content = build_reference(model, data_dir, max_articles, seed, batch_size, progress, command)
     except (CorpusError, ModelLoadError) as e:
