@@ -261,7 +261,7 @@ def render_table(reports: list, console: Console, only_flagged: bool = False, mi
             console.print(Text("Against ordinary news:", style="bold"))
             for m, p in profile.items():
                 console.print(Text.assemble("  ", (p.describe(m), _colour(m))))
-            console.print(Text(f"Reference: {report.reference.description} (never a test split). {PERCENTILE_NOTE}",
+            console.print(Text(f"Reference: {report.reference.description} (none from a dev or test split). {PERCENTILE_NOTE}",
                                style="dim"))
         console.print()
     console.print(f"Note: {STYLE_NOT_TRUTH}", style="italic")

@@ -252,7 +252,7 @@ def _profile_html(report: ArticleReport) -> str:
     e = html.escape
     items = "".join(f'<li><span class="chip {_marker_class(m)}">{e(m)}</span> {e(p.describe())}</li>' for m, p in profile.items())
     return (f'<div class="profile"><h3>Against ordinary news</h3><ul>{items}</ul>'
-            f'<p class="meta">Reference: {e(report.reference.description)} (never a test split). '  # type: ignore[union-attr]
+            f'<p class="meta">Reference: {e(report.reference.description)} (none from a dev or test split). '  # type: ignore[union-attr]
             f"{e(PERCENTILE_NOTE)}</p></div>")
 
 
