@@ -177,3 +177,23 @@ def test_profile_in_json_and_html_with_its_reference_and_the_style_note(report: 
     assert dataclasses.replace(top, percentile=0.996).describe().endswith("more than 99% of reference news articles")
     empty = dataclasses.replace(with_ref, text="", sentences=[])
     assert empty.profile is None and "profile" not in empty.to_dict()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not __import__("shutil").which("chromium"), reason="chromium is not installed")
+def test_html_renders_and_prints_in_a_browser(report: ArticleReport, tmp_path) -> None:
+    """The page loads in headless chromium (screenshot) and prints (PDF): what a reader sees and keeps."""
+    import subprocess
+
+    page = tmp_path / "report.html"
+    page.write_text(report.to_html(), encoding="utf-8")
+    common = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+              "--disable-background-networking", "--disable-component-update", "--disable-sync",
+              f"--user-data-dir={tmp_path / 'profile'}"]
+    shot, pdf = tmp_path / "shot.png", tmp_path / "print.pdf"
+    subprocess.run([*common, "--window-size=1000,1400", f"--screenshot={shot}", page.as_uri()],
+                   capture_output=True, timeout=120, check=False)
+    subprocess.run([*common, "--no-pdf-header-footer", f"--print-to-pdf={pdf}", page.as_uri()],
+                   capture_output=True, timeout=120, check=False)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
+    assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 5_000
