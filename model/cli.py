@@ -203,13 +203,14 @@ def _sentence_text(s) -> Text:  # noqa: ANN001
     return text
 
 
-def _row_flags(s, thresholds: dict[str, float]) -> Text:  # noqa: ANN001
+def _row_flags(s, thresholds: dict[str, float], min_score: Optional[float] = None) -> Text:  # noqa: ANN001
+    """The flagged markers; on an unflagged row, the scores of near misses (and of those at --min-score)."""
     flagged = s.flagged_markers
     if flagged:
         out = Text("; ").join(_flag_text(s, m) for m in flagged)
     else:
-        near = [m for m in s.scores if s.scores[m] >= NEAR_MISS * thresholds[m]]
-        out = Text("near miss: " + ", ".join(f"{m} {s.scores[m]:.2f} < {thresholds[m]:.2f}" for m in near)
+        near = [m for m, p in s.scores.items() if p >= NEAR_MISS * thresholds[m] or (min_score is not None and p >= min_score)]
+        out = Text("below threshold: " + ", ".join(f"{m} {s.scores[m]:.2f} < {thresholds[m]:.2f}" for m in near)
                    if near else "-", style="dim")
     if s.truncated:
         out.append(" (truncated)", style="dim")
@@ -240,7 +241,7 @@ def render_table(reports: list, console: Console, only_flagged: bool = False, mi
         shown = [s for s in report.sentences if _shown(s, only_flagged, min_score)]
         for s in shown:
             number = Text(str(s.number), style=f"bold {_colour(s.flagged_markers[0])}" if s.flagged_markers else "dim")
-            table.add_row(number, _sentence_text(s), _row_flags(s, report.thresholds))
+            table.add_row(number, _sentence_text(s), _row_flags(s, report.thresholds, min_score))
         if len(shown) < len(report.sentences):
             filters = " and ".join(f for f in ("--only-flagged" if only_flagged else "",
                                                f"--min-score {min_score:g}" if min_score is not None else "") if f)

@@ -201,6 +201,11 @@ def _table(reports, **kwargs) -> str:
     return buf.getvalue()
 
 
+def _flags(out: str) -> str:
+    """The markers column, wrapped lines joined."""
+    return " ".join(" ".join(line.split("│")[3].split()) for line in out.splitlines() if line.startswith("│"))
+
+
 def _rows(out: str) -> list[int]:
     return [int(line.split("│")[1]) for line in out.splitlines() if line.startswith("│") and line.split("│")[1].strip().isdigit()]
 
@@ -219,8 +224,7 @@ def test_table_shows_whole_sentences_thresholds_and_the_same_numbers_as_the_summ
     assert "unverifiable_sourcing 0.50; hedging 0.30; sensational_framing 0.90" in out  # thresholds in the header
     assert _rows(out) == [1, 2, 3]
     assert "0.90 (sentence 2)" in out  # the summary names the sentence as the table numbers it
-    flags = " ".join(" ".join(line.split("│")[3].split()) for line in out.splitlines() if line.startswith("│"))
-    assert "near miss: unverifiable_sourcing 0.45 < 0.50" in flags
+    assert "below threshold: unverifiable_sourcing 0.45 < 0.50" in _flags(out)  # a near miss (80% of the threshold)
 
 
 def test_only_flagged_and_min_score_filter_the_rows() -> None:
@@ -229,7 +233,8 @@ def test_only_flagged_and_min_score_filter_the_rows() -> None:
     report = make_report("One.|Two.|Three.", [(0.9, 0.0, 0.0), (0.3, 0.0, 0.0), (0.05, 0.0, 0.0)])
     assert _rows(_table([report], only_flagged=True)) == [1]
     assert "1 of 3 sentences shown (--only-flagged)" in _table([report], only_flagged=True)
-    assert _rows(_table([report], min_score=0.2)) == [1, 2]
+    out = _table([report], min_score=0.2)
+    assert _rows(out) == [1, 2] and "below threshold: unverifiable_sourcing 0.30 < 0.50" in _flags(out)
     assert _rows(_table([report], only_flagged=True, min_score=0.95)) == []
 
 
