@@ -48,7 +48,11 @@ def _type_label(raw: str) -> str:
 
 def _clean_help(command) -> None:  # noqa: ANN001 - a typer click command or group
     """Plain help for a command and every subcommand: click's own layout (option names never cut, help
-    wrapped under them on narrow terminals) instead of rich panels, and plain type labels."""
+    wrapped under them on narrow terminals) instead of rich panels, and plain type labels.
+
+    typer (0.29) labels every parameter with a Python type (`<bool>`, `<list[str]>`, `<int range>`) and has
+    no setting for it; its help code asks `param.display_type(ctx)`, so each parameter gets its own.
+    tests/test_cli.py holds every command's help to this at COLUMNS=80."""
     command.rich_markup_mode = None
     if command.help and not command.short_help:  # the list of commands shows the whole first paragraph
         command.short_help = " ".join(command.help.strip().split("\n\n")[0].split())
