@@ -58,6 +58,11 @@ def test_build_write_and_use_the_reference(fake_corpora: None, tiny_model_dir: P
         assert p["percentile"] == round(below / 12, 4)
     assert "Against ordinary news" in report.to_html()
 
+    from redflags.training.card import write_card
+
+    card = write_card(model).read_text(encoding="utf-8")  # the card describes the reference set
+    assert "## Reference profile" in card and "never dev or test" in card and "| hedging |" in card
+
 
 def test_a_reference_of_another_model_version_or_a_broken_file_is_ignored(tmp_path: Path,
                                                                        caplog: pytest.LogCaptureFixture) -> None:
