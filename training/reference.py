@@ -120,4 +120,6 @@ def build_reference(model_dir: Path, data_dir: Optional[Path] = None, max_articl
 
 def write_reference(model_dir: Path, content: dict[str, Any]) -> Path:
     """Write reference_profile.json into the model directory atomically."""
-    return write_text(model_dir / REFERENCE_FILE, json.dumps(content, indent=1) + "\n")
+    head = json.dumps({k: v for k, v in content.items() if k != "shares"}, indent=1)
+    shares = ",\n".join(f"  {json.dumps(m)}: {json.dumps(v)}" for m, v in content["shares"].items())
+    return write_text(model_dir / REFERENCE_FILE, head[:-2] + ',\n "shares": {\n' + shares + "\n }\n}\n")
