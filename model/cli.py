@@ -10,22 +10,79 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import sys
 from enum import Enum
 from pathlib import Path
 from typing import Iterator, Optional
 
 import typer
+from typer.core import TyperGroup
 from redflags.atomic import write_text
 from redflags.markers import STYLE_NOT_TRUTH
+from redflags.profile import PERCENTILE_NOTE
+from redflags.report import NEAR_MISS  # (as on the HTML page: a score at 80% of its threshold is a near miss)
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 log = logging.getLogger(__name__)
 
+# --- help: plain click layout (nothing cut at 80 columns) and plain type labels -----------------
+
+_TYPE_LABELS = {"str": "TEXT", "int": "INTEGER", "int range": "INTEGER", "float": "FLOAT", "float range": "FLOAT",
+                "path": "PATH", "file": "FILE", "directory": "DIR", "bool": ""}
+
+
+def _type_label(raw: str) -> str:
+    """typer's `<int range>`, `<list[str]>`, `<path>`, `<bool>`, `<a|b>` -> INTEGER, TEXT, PATH, '', [a|b]."""
+    label = raw.strip().removeprefix("<").removesuffix(">")
+    while label.startswith("list[") and label.endswith("]"):  # a repeatable option: its help says so
+        label = label[5:-1]
+    if label in _TYPE_LABELS:
+        return _TYPE_LABELS[label]
+    if "|" in label:
+        return f"[{label}]"
+    return label.upper()
+
+
+def _clean_help(command) -> None:  # noqa: ANN001 - a typer click command or group
+    """Plain help for a command and every subcommand: click's own layout (option names never cut, help
+    wrapped under them on narrow terminals) instead of rich panels, and plain type labels.
+
+    typer (0.29) labels every parameter with a Python type (`<bool>`, `<list[str]>`, `<int range>`) and has
+    no setting for it; its help code asks `param.display_type(ctx)`, so each parameter gets its own.
+    tests/test_cli.py holds every command's help to this at COLUMNS=80."""
+    command.rich_markup_mode = None
+    if command.help and not command.short_help:  # the list of commands shows the whole first paragraph
+        command.short_help = " ".join(command.help.strip().split("\n\n")[0].split())
+    for param in command.params:
+        if getattr(param, "_redflags_clean", False):
+            continue
+        param._redflags_clean = True
+        if param.param_type_name == "argument":
+            if param.metavar is None:
+                param.metavar = param.name.upper()
+            param.display_type = lambda ctx: ""  # the metavar names it (e.g. PATH)
+        else:
+            param.display_type = lambda ctx, _orig=param.display_type: _type_label(_orig(ctx))
+    for sub in getattr(command, "commands", {}).values():
+        _clean_help(sub)
+
+
+class _Group(TyperGroup):
+    """The root group: cleans the help of the whole command tree before it runs."""
+
+    def main(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+        _clean_help(self)
+        return super().main(*args, **kwargs)
+
+
 app = typer.Typer(
     name="redflags",
+    cls=_Group,
+    rich_markup_mode=None,
+    context_settings={"max_content_width": 120},
     help="Score each sentence of news articles for rhetorical markers "
     "(unverifiable sourcing, hedging, sensational framing). " + STYLE_NOT_TRUTH,
     no_args_is_help=True,
@@ -34,7 +91,6 @@ app = typer.Typer(
 )
 
 STDIN = "-"
-SHORTEN_AT = 90  # characters of a sentence shown in the table
 
 
 class Format(str, Enum):
@@ -107,49 +163,123 @@ def _read_inputs(paths: list[str]) -> Iterator[tuple[str, str] | InputError]:
                 yield InputError(str(f), f"cannot read ({e.strerror or e})")
 
 
-def _shorten(text: str, width: int = SHORTEN_AT) -> str:
+def _shorten(text: str, width: int) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= width else flat[: width - 1].rstrip() + "…"
 
 
-def _flag_cell(s, marker: str) -> str:  # noqa: ANN001 - a SentenceScore (imported lazily)
-    """`marker 0.83`, then its evidence words ("quoted", technique in brackets) when the model gives them."""
-    cell = f"{marker} {s.scores[marker]:.2f}"
+# A colour per marker, for flagged rows and their evidence words (markers of other models: cyan).
+MARKER_COLOURS = {"unverifiable_sourcing": "red", "hedging": "magenta", "sensational_framing": "dark_orange"}
+def _colour(marker: str) -> str:
+    return MARKER_COLOURS.get(marker, "cyan")
+
+
+def _flag_text(s, marker: str) -> Text:  # noqa: ANN001 - a SentenceScore (imported lazily)
+    """`marker 0.83: “words” [technique]`, the marker in its colour; the evidence note when no word cleared."""
+    out = Text.assemble((marker, f"bold {_colour(marker)}"), f" {s.scores[marker]:.2f}")
     if s.evidence is None:
-        return cell
-    words = [f"\u201c{_shorten(e.text, 40)}\u201d" + (f" [{e.technique}]" if e.technique else "")
-             for e in s.evidence_for(marker)]
-    return cell + (": " + ", ".join(words) if words else " (no evidence word above the span threshold)")
+        return out
+    words = s.evidence_for(marker)
+    if not words:
+        return out + Text(" (no evidence word above the span threshold)", style="dim")
+    out.append(": ")
+    for k, ev in enumerate(words):
+        if k:
+            out.append(", ")
+        out.append(f"\u201c{_shorten(ev.text, 40)}\u201d", style=_colour(marker))
+        if ev.technique:
+            out.append(f" [{ev.technique}]", style="dim")
+    return out
 
 
-def render_table(reports: list, console: Console) -> None:
-    """Terminal report: one row per sentence (number, shortened text, flagged markers), then a summary."""
+def _flag_cell(s, marker: str) -> str:  # noqa: ANN001
+    """The flag cell of one marker as plain text (see `_flag_text`)."""
+    return _flag_text(s, marker).plain
+
+
+def _sentence_text(s) -> Text:  # noqa: ANN001
+    """The whole sentence (line breaks as spaces, so offsets stay), evidence words underlined in their marker's colour."""
+    text = Text("".join(" " if c.isspace() else c for c in s.text), style="" if s.flagged_markers else "dim")
+    for ev in s.evidence or ():
+        a, b = max(ev.start - s.start, 0), min(ev.end - s.start, len(s.text))
+        if a < b and ev.marker in s.flagged_markers:
+            text.stylize(f"bold underline {_colour(ev.marker)}", a, b)
+    return text
+
+
+def _row_flags(s, thresholds: dict[str, float], min_score: Optional[float] = None) -> Text:  # noqa: ANN001
+    """The flagged markers; on an unflagged row, the scores of near misses (and of those at --min-score)."""
+    flagged = s.flagged_markers
+    if flagged:
+        out = Text("; ").join(_flag_text(s, m) for m in flagged)
+    else:
+        near = [m for m, p in s.scores.items() if p >= NEAR_MISS * thresholds[m] or (min_score is not None and p >= min_score)]
+        out = Text("below threshold: " + ", ".join(f"{m} {s.scores[m]:.2f} < {thresholds[m]:.2f}" for m in near)
+                   if near else "-", style="dim")
+    if s.truncated:
+        out.append(" (truncated)", style="dim")
+    return out
+
+
+def _shown(s, only_flagged: bool, min_score: Optional[float]) -> bool:  # noqa: ANN001
+    if only_flagged and not s.flagged_markers:
+        return False
+    return min_score is None or max(s.scores.values(), default=0.0) >= min_score
+
+
+def render_table(reports: list, console: Console, only_flagged: bool = False, min_score: Optional[float] = None) -> None:
+    """Terminal report per article: thresholds, one row per sentence (number, whole sentence wrapped to the
+    width, flagged markers in their colours with their evidence words), the summary and the article profile."""
     for report in reports:
-        table = Table(title=report.source or "article", title_justify="left", show_lines=False, expand=False)
-        table.add_column("#", justify="right", style="dim", no_wrap=True)
-        table.add_column("sentence", overflow="fold")
-        table.add_column("markers flagged (probability): evidence words", overflow="fold")
-        for s in report.sentences:
-            flagged = "; ".join(_flag_cell(s, m) for m in s.flagged_markers) or "-"
-            if s.truncated:
-                flagged += " (truncated)"
-            # (escaped: rich reads "[...]" in a cell as markup, and article text or a technique can hold one)
-            table.add_row(str(s.index + 1), escape(_shorten(s.text)), escape(flagged))
+        console.print(Text(report.source or "article", style="bold"))
+        if report.model:
+            console.print(Text(f"model: {report.model}" + (f", version {report.model_version}" if report.model_version else ""),
+                               style="dim"))
+        heads = Text("thresholds (flagged at or above): ")
+        heads.append(Text("; ").join(Text.assemble((m, _colour(m)), f" {t:.2f}") for m, t in report.thresholds.items()))
+        console.print(heads)
+        table = Table(show_lines=False, expand=True)
+        table.add_column("#", justify="right", no_wrap=True)
+        table.add_column("sentence", overflow="fold", ratio=3)
+        table.add_column("markers flagged (probability): evidence words", overflow="fold", ratio=2)
+        shown = [s for s in report.sentences if _shown(s, only_flagged, min_score)]
+        for s in shown:
+            number = Text(str(s.number), style=f"bold {_colour(s.flagged_markers[0])}" if s.flagged_markers else "dim")
+            table.add_row(number, _sentence_text(s), _row_flags(s, report.thresholds, min_score))
+        if len(shown) < len(report.sentences):
+            filters = " and ".join(f for f in ("--only-flagged" if only_flagged else "",
+                                               f"--min-score {min_score:g}" if min_score is not None else "") if f)
+            table.caption = f"{len(shown)} of {len(report.sentences)} sentences shown ({filters})"
         console.print(table)
         summary = Table(title="summary", title_justify="left")
-        summary.add_column("marker")
+        summary.add_column("marker", no_wrap=True)
         summary.add_column("sentences flagged", justify="right")
-        summary.add_column("share", justify="right")
-        summary.add_column("highest score", justify="right")
+        summary.add_column("share", justify="right", no_wrap=True)
+        summary.add_column("highest score", justify="right", no_wrap=True)
+        summary.add_column("threshold", justify="right")
         for m, ms in report.summary.items():
-            best = "-" if ms.max_score is None else f"{ms.max_score:.2f} (sentence {ms.max_sentence + 1})"
-            summary.add_row(m, f"{ms.flagged} of {len(report.sentences)}", f"{ms.share:.0%}", best)
+            summary.add_row(Text(m, style=_colour(m)), f"{ms.flagged} of {len(report.sentences)}", f"{ms.share:.0%}",
+                            ms.highest(), f"{ms.threshold:.2f}")
         console.print(summary)
+        profile = report.profile
+        if profile:
+            console.print(Text("Against ordinary news:", style="bold"))
+            for m, p in profile.items():
+                console.print(Text.assemble("  ", (p.describe(m), _colour(m))))
+            console.print(Text(f"Reference: {report.reference.description} (none from a dev or test split). {PERCENTILE_NOTE}",
+                               style="dim"))
         console.print()
     console.print(f"Note: {STYLE_NOT_TRUTH}", style="italic")
 
 
-def _render(reports: list, fmt: Format, width: Optional[int]) -> str:
+def make_console(force_terminal: Optional[bool] = None, **kwargs) -> Console:  # noqa: ANN003
+    """A console for the terminal: colours only on a terminal and without $NO_COLOR (no escape codes otherwise)."""
+    plain = bool(os.environ.get("NO_COLOR"))
+    return Console(force_terminal=force_terminal, color_system=None if plain else "auto", **kwargs)
+
+
+def _render(reports: list, fmt: Format, width: Optional[int], only_flagged: bool = False,
+            min_score: Optional[float] = None) -> str:
     if fmt is Format.json:
         return json.dumps([r.to_dict() for r in reports], indent=2, ensure_ascii=False, allow_nan=False) + "\n"
     if fmt is Format.jsonl:
@@ -159,7 +289,8 @@ def _render(reports: list, fmt: Format, width: Optional[int]) -> str:
 
         return render_html(reports)
     buf = io.StringIO()
-    render_table(reports, Console(file=buf, width=width or 120, force_terminal=False, color_system=None))
+    render_table(reports, Console(file=buf, width=width or 120, force_terminal=False, color_system=None),
+                 only_flagged, min_score)
     return buf.getvalue()
 
 
@@ -184,12 +315,22 @@ def score(
     threads: Optional[int] = typer.Option(
         None, "--threads", min=1, help="CPU threads for the model; default: torch's ($OMP_NUM_THREADS when set)."
     ),
+    only_flagged: bool = typer.Option(False, "--only-flagged", help="Table: show only sentences with a flagged marker."),
+    min_score: Optional[float] = typer.Option(
+        None, "--min-score", min=0.0, max=1.0, metavar="P",
+        help="Table: show only sentences with some marker's probability of at least P (e.g. 0.2 for near misses).",
+    ),
 ) -> None:
     """Score every sentence of the given articles and print a report.
 
     Unreadable inputs are reported on stderr one line each; the rest are still scored.
     Exit status: 0 all scored, 1 some input (or the model) failed, 2 usage error.
+    Sentences are numbered from 1 everywhere a person reads them (JSON also keeps a 0-based index).
+    The table is plain text (no colours) when the output is not a terminal or $NO_COLOR is set.
     """
+    if fmt is not Format.table and (only_flagged or min_score is not None):
+        raise typer.BadParameter("--only-flagged and --min-score filter the table; JSON and HTML keep every sentence",
+                                 param_hint="--format")
     articles: list[tuple[str, str]] = []
     failed = False
     for item in _read_inputs(paths):
@@ -214,12 +355,12 @@ def score(
     )
     if out is not None:
         try:
-            write_text(out, _render(reports, fmt, width=120))
+            write_text(out, _render(reports, fmt, width=120, only_flagged=only_flagged, min_score=min_score))
         except OSError as e:
             error(f"{out}: cannot write the report ({e.strerror or e})")
             raise typer.Exit(1) from None
     elif fmt is Format.table:
-        render_table(reports, Console())
+        render_table(reports, make_console(), only_flagged, min_score)
     else:
         sys.stdout.write(_render(reports, fmt, width=None))
         sys.stdout.flush()

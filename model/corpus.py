@@ -23,7 +23,6 @@ Output folder:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -60,25 +59,6 @@ class CorpusResult:
     shards: int
     shards_skipped: int  # committed by an earlier run and not redone
     seconds: float
-
-
-# --- model identity -------------------------------------------------------------------------------
-
-def model_identity(model_dir: Path) -> dict[str, str]:
-    """The model's name (its folder's name; "redflags-default" for the shipped model) and version: a hash of
-    its weights, configuration and tokenizer, so that any change of model shows."""
-    from redflags.scorer import DEFAULT_MODEL_DIR
-
-    model_dir = Path(model_dir).resolve()
-    name = "redflags-default" if model_dir == DEFAULT_MODEL_DIR.resolve() else model_dir.name
-    h = hashlib.sha256()
-    for p in sorted(model_dir.iterdir()):
-        if p.is_file() and p.name != "README.md":  # (the card is prose: rewording it changes no score)
-            h.update(p.name.encode() + b"\0")
-            with open(p, "rb") as f:
-                for block in iter(lambda: f.read(1 << 20), b""):
-                    h.update(block)
-    return {"name": name, "version": h.hexdigest()[:12]}
 
 
 # --- tables ---------------------------------------------------------------------------------------
@@ -303,6 +283,7 @@ def _identity(scorer: Any, corpus: CorpusInput, model: dict[str, str], shard_siz
         "schema_version": SCHEMA_VERSION,
         "model": model,
         "thresholds": {m: round(t, 9) for m, t in scorer.thresholds.items()},
+        "max_length": scorer.max_length,
         "evidence": bool(evidence and scorer.has_evidence),
         "input": {**{k: v for k, v in corpus.spec().items() if k != "scanned"}, "fingerprint": corpus.fingerprint()},
         "shard_size": shard_size,
@@ -372,12 +353,13 @@ def score_corpus(
     from redflags.scorer import DEFAULT_MODEL_DIR, load
 
     model_dir = Path(model).expanduser() if model is not None else DEFAULT_MODEL_DIR
-    identity_model = model_identity(model_dir)
     with _Lock(out):
         # The driver loads the model too (threads as asked): the local engine scores with it, and either
         # engine needs its thresholds; a bad model directory fails here, before any worker starts.
         scorer = load(model_dir, dtype=dtype, threads=threads)
         scorer.evidence = evidence
+        # Named as every report names it: the folder's name, and a hash of the weights and what decides flags.
+        identity_model = {"name": scorer.model_name, "version": scorer.model_version}
         identity = _identity(scorer, corpus, identity_model, shard_size, evidence)
         total = corpus.total if limit is None else min(limit, corpus.total)
         jobs = [ShardJob(k, start, min(start + shard_size, total))

@@ -10,6 +10,9 @@
                                 with evidence the token head and technique head (linear layers per token)
     model.safetensors           every weight ("full" format: tiny test models, full fine-tuning)
     tokenizer files, README.md  the tokenizer's own save_pretrained; the model card
+    reference_profile.json      optional: per marker, the flagged shares of a random sample of train-split
+                                news articles, so that reports place an article (redflags.profile;
+                                written by `redflags profile-reference`)
 
 Adapters stay separate rather than merged: merged weights are the whole encoder (87 MB), the adapters
 3 MB, and `redflags.load()` merges them in memory in well under a second.

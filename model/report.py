@@ -16,8 +16,14 @@ from typing import Any, Iterable, Optional
 
 from redflags.evidence import Evidence
 from redflags.markers import DESCRIPTIONS, STYLE_NOT_TRUTH
+from redflags.profile import PERCENTILE_NOTE, MarkerProfile, Reference, article_profile
 
 log = logging.getLogger(__name__)
+
+# One numbering wherever a person reads it: sentence 1 is the first. JSON keeps the 0-based `index`
+# (and `max_sentence`) for programs and adds the 1-based `number` (and `max_sentence_number`).
+NUMBERING = ("sentences are numbered from 1 (`number`, `max_sentence_number`), as the table and the HTML page "
+             "show them; `index` and `max_sentence` count from 0")
 
 
 @dataclass(frozen=True, slots=True)  # (slots: a 5 MB article holds ~28,000 of these)
@@ -34,6 +40,11 @@ class SentenceScore:
     truncated: bool = False
     # The words that carry each flagged marker (article offsets); None when the model has no token head.
     evidence: Optional[tuple[Evidence, ...]] = None
+
+    @property
+    def number(self) -> int:
+        """The sentence's number as people read it: 1 for the first (`index` counts from 0)."""
+        return self.index + 1
 
     @property
     def flagged_markers(self) -> list[str]:
@@ -55,6 +66,7 @@ class SentenceScore:
         """Plain JSON-able dict."""
         return {
             "index": self.index,
+            "number": self.number,
             "text": self.text,
             "start": self.start,
             "end": self.end,
@@ -75,7 +87,16 @@ class MarkerSummary:
     flagged: int  # sentences at or above the threshold
     share: float  # flagged / sentences (0.0 for an article without sentences)
     max_score: Optional[float]  # None for an article without sentences
-    max_sentence: Optional[int]  # index of the sentence with the highest score
+    max_sentence: Optional[int]  # index (from 0) of the sentence with the highest score
+
+    @property
+    def max_sentence_number(self) -> Optional[int]:
+        """The number (from 1, as tables and pages show it) of the sentence with the highest score."""
+        return None if self.max_sentence is None else self.max_sentence + 1
+
+    def highest(self) -> str:
+        """`0.83 (sentence 18)`, numbered as the table and the page number sentences; `-` without sentences."""
+        return "-" if self.max_score is None else f"{self.max_score:.2f} (sentence {self.max_sentence_number})"
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict."""
@@ -86,6 +107,7 @@ class MarkerSummary:
             "share": round(self.share, 6),
             "max_score": None if self.max_score is None else round(self.max_score, 6),
             "max_sentence": self.max_sentence,
+            "max_sentence_number": self.max_sentence_number,
         }
 
 
@@ -98,7 +120,10 @@ class ArticleReport:
     markers: tuple[str, ...]
     thresholds: dict[str, float]
     source: Optional[str] = None  # a file name or label, when the caller gave one
-    model: Optional[str] = None  # the model directory that scored it
+    model: Optional[str] = None  # the name of the model that scored it (never a path)
+    model_version: Optional[str] = None  # a short hash of its weights and thresholds (redflags.profile)
+    # The model's reference profile of news articles; None when the model has none (no `profile`).
+    reference: Optional[Reference] = field(default=None, repr=False, compare=False)
 
     @property
     def summary(self) -> dict[str, MarkerSummary]:
@@ -119,6 +144,24 @@ class ArticleReport:
         return out
 
     @property
+    def profile(self) -> Optional[dict[str, MarkerProfile]]:
+        """Per marker: this article's share of flagged sentences as a percentile of the reference news
+        articles (more than N% of them have a lower share). None without a reference or sentences."""
+        if self.reference is None or not self.sentences:
+            return None
+        flagged = {m: s.flagged for m, s in self.summary.items()}
+        return article_profile(self.reference, self.markers, flagged, len(self.sentences))
+
+    def profile_dict(self) -> Optional[dict[str, Any]]:
+        """The profile for JSON: what the reference set is, the style-not-truth note, and per marker."""
+        profile = self.profile
+        if profile is None:
+            return None
+        return {"reference": self.reference.description, "reference_articles": self.reference.n_articles,  # type: ignore[union-attr]
+                "percentile": "share of reference articles with a strictly lower share of flagged sentences",
+                "note": PERCENTILE_NOTE, "markers": {m: p.to_dict() for m, p in profile.items()}}
+
+    @property
     def flagged_sentences(self) -> list[SentenceScore]:
         """Sentences with at least one marker flagged."""
         return [s for s in self.sentences if any(s.flags.values())]
@@ -130,10 +173,12 @@ class ArticleReport:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict, with the style-not-truth disclaimer as a field."""
-        return {
+        out = {
             "source": self.source,
             "model": self.model,
+            "model_version": self.model_version,
             "disclaimer": STYLE_NOT_TRUTH,
+            "numbering": NUMBERING,
             "markers": list(self.markers),
             "thresholds": dict(self.thresholds),
             "n_sentences": len(self.sentences),
@@ -141,6 +186,10 @@ class ArticleReport:
             "summary": {m: s.to_dict() for m, s in self.summary.items()},
             "sentences": [s.to_dict() for s in self.sentences],
         }
+        profile = self.profile_dict()
+        if profile is not None:  # (models without a reference profile omit it)
+            out["profile"] = profile
+        return out
 
     def to_json(self, indent: Optional[int] = 2) -> str:
         """The report as JSON (see `to_dict`)."""
@@ -185,43 +234,80 @@ def _sentence_html(s: SentenceScore, markers: tuple[str, ...]) -> str:
     return "".join(out)
 
 
+# An unflagged sentence is a near miss when some marker's score reaches this fraction of its threshold.
+NEAR_MISS = 0.8
+
+
+def _tip(s: SentenceScore, thresholds: dict[str, float]) -> str:
+    """Every score of the sentence against its threshold, for the hover / focus tooltip."""
+    parts = [f"{m} {p:.2f} {'≥' if s.flags[m] else '<'} {thresholds[m]:.2f}" + (" flagged" if s.flags[m] else "")
+             for m, p in s.scores.items()]
+    return f"Sentence {s.number}: " + "; ".join(parts) + (" (truncated: only its beginning was read)" if s.truncated else "")
+
+
+def _profile_html(report: ArticleReport) -> str:
+    profile = report.profile
+    if profile is None:
+        return ""
+    e = html.escape
+    items = "".join(f'<li><span class="chip {_marker_class(m)}">{e(m)}</span> {e(p.describe())}</li>' for m, p in profile.items())
+    return (f'<div class="profile"><h3>Against ordinary news</h3><ul>{items}</ul>'
+            f'<p class="meta">Reference: {e(report.reference.description)} (none from a dev or test split). '  # type: ignore[union-attr]
+            f"{e(PERCENTILE_NOTE)}</p></div>")
+
+
 def _article_html(report: ArticleReport, number: int) -> str:
-    """One article: summary table, then the full text with flagged sentences highlighted."""
+    """One article: summary table, profile, then the full text; every sentence is focusable and shows
+    all its scores on hover or focus; flagged ones are tinted in the colour of their first marker."""
     e = html.escape
     head = e(report.source) if report.source else f"Article {number}"
     rows = []
     for m, s in report.summary.items():
-        best = "–" if s.max_score is None else f"{s.max_score:.2f} (sentence {s.max_sentence + 1})"  # type: ignore[operator]
         rows.append(
             f'<tr><td><span class="chip {_marker_class(m)}">{e(m)}</span></td>'
             f"<td>{s.flagged} of {len(report.sentences)}</td><td>{s.share:.0%}</td>"
-            f"<td>{best}</td><td>{s.threshold:.2f}</td></tr>"
+            f"<td>{e(s.highest())}</td><td>{s.threshold:.2f}</td></tr>"
         )
     body: list[str] = []
     pos = 0
     for s in report.sentences:
         body.append(e(report.text[pos : s.start]))
-        if s.flagged_markers:
+        tip_id = f"a{number}-s{s.number}"
+        tip = f'<span class="tip" role="tooltip" id="{tip_id}">{e(_tip(s, report.thresholds))}</span>'
+        num = f'<sup class="num">{s.number}</sup>'
+        focus = f'tabindex="0" aria-describedby="{tip_id}"'
+        flagged = s.flagged_markers
+        if flagged:
             chips = "".join(
-                f'<span class="chip {_marker_class(m)}">{e(m)} {s.scores[m]:.2f}</span>' for m in s.flagged_markers
+                f'<span class="chip {_marker_class(m)}">{e(m)} {s.scores[m]:.2f}</span>' for m in flagged
             )
-            tip = e("; ".join(f"{m}: {p:.2f}" for m, p in s.scores.items()), quote=True)
             trunc = ' <span class="trunc">(truncated)</span>' if s.truncated else ""
             missing = "".join(f'<span class="trunc">({e(m)}: no word above the span threshold)</span>'
                               for m in s.evidence_missing)
+            # further markers: one bar each along the bottom edge, in their colours
+            bars = ", ".join(f"inset 0 -{0.18 * (k + 1):.2f}em 0 var(--{_marker_class(m, 'c-')}, #777)"
+                             for k, m in enumerate(flagged[1:]))
+            style = f' style="box-shadow: {bars}"' if bars else ""
             body.append(
-                f'<mark class="flagged" title="{tip}"><sup class="num">{s.index + 1}</sup>{_sentence_html(s, report.markers)}</mark>'
+                f'<mark class="flagged {_marker_class(flagged[0], "s-")}" {focus}{style}>{num}'
+                f"{_sentence_html(s, report.markers)}{tip}</mark>"
                 f'<span class="chips">{chips}{trunc}{missing}</span>'
             )
         else:
-            body.append(f'<span class="plain"><sup class="num">{s.index + 1}</sup>{e(s.text)}</span>')
+            near = any(s.scores[m] >= NEAR_MISS * report.thresholds[m] for m in report.markers)
+            cls = "plain near" if near else "plain"
+            body.append(f'<span class="{cls}" {focus}>{num}{e(s.text)}{tip}</span>')
         pos = s.end
     body.append(e(report.text[pos:]))
-    model = f'<p class="meta">Model: {e(report.model)}</p>' if report.model else ""
+    model = ""
+    if report.model:
+        version = f", version {e(report.model_version)}" if report.model_version else ""
+        model = f'<p class="meta">Model: {e(report.model)}{version}</p>'
     return (
         f'<section class="article"><h2>{head}</h2>{model}'
         f"<table><thead><tr><th>marker</th><th>sentences flagged</th><th>share</th>"
         f"<th>highest score</th><th>threshold</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        f"{_profile_html(report)}"
         f'<div class="text">{"".join(body)}</div></section>'
     )
 
@@ -233,6 +319,7 @@ def render_html(reports: Iterable[ArticleReport], title: Optional[str] = None) -
     evidence = any(s.evidence is not None for r in reports for s in r.sentences)
     legend = "".join(
         f'<li><span class="chip {_marker_class(m)}">{html.escape(m)}</span> '
+        + f'<span class="flagged {_marker_class(m, "s-")}">flagged sentence</span> '
         + (f'<mark class="ev {_marker_class(m, "e-")}">evidence words</mark> ' if evidence else "")
         + f"{html.escape(DESCRIPTIONS.get(m, ''))}</li>"
         for m in markers
@@ -242,6 +329,7 @@ def render_html(reports: Iterable[ArticleReport], title: Optional[str] = None) -
         title=html.escape(title or "redflags report"),
         disclaimer=html.escape(STYLE_NOT_TRUTH),
         legend=legend,
+        near=int(NEAR_MISS * 100),
         evidence_note=("Inside a flagged sentence, the words that carry each flagged marker are highlighted in its "
                        "colour; hover them for the evidence score and, for sensational framing, the technique."
                        if evidence else ""),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections import deque
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional, Sequence
 
@@ -23,6 +24,7 @@ from redflags.report import ArticleReport, SentenceScore
 from redflags.segment import Sentence, iter_sentences
 
 if TYPE_CHECKING:  # (imported lazily at run time: see load)
+    from redflags.profile import Reference
     from redflags.modeling import ModelConfig, RedflagsModel
 
 log = logging.getLogger(__name__)
@@ -98,6 +100,29 @@ class Scorer:
     def max_length(self) -> int:
         """Tokens the model reads per sentence (special tokens included); longer ones are truncated."""
         return int(self.config.max_length)
+
+    @cached_property
+    def model_name(self) -> Optional[str]:
+        """The model's name for readers: its directory's name (never a path); None without a directory."""
+        if self.model_dir is None:
+            return None
+        return "redflags default model" if self.model_dir.resolve() == DEFAULT_MODEL_DIR else self.model_dir.resolve().name
+
+    @cached_property
+    def model_version(self) -> Optional[str]:
+        """A short hash of the weights, thresholds and calibration (redflags.profile.model_version)."""
+        if self.model_dir is None:
+            return None
+        from redflags.profile import model_version
+
+        return model_version(self.model_dir, dataclasses.asdict(self.config))
+
+    @cached_property
+    def reference(self) -> "Optional[Reference]":
+        """The model directory's reference profile of news articles (None when it has none)."""
+        from redflags.profile import read_reference
+
+        return read_reference(self.model_dir, self.model_version)
 
     def __repr__(self) -> str:
         return f"Scorer(model_dir={str(self.model_dir)!r}, markers={list(self.markers)}, dtype={self.dtype!r})"
@@ -300,7 +325,9 @@ class Scorer:
             markers=self.markers,
             thresholds=self.thresholds,
             source=article.source,
-            model=str(self.model_dir) if self.model_dir is not None else None,
+            model=self.model_name,
+            model_version=self.model_version,
+            reference=self.reference,
         )
 
 

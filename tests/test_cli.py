@@ -147,3 +147,132 @@ def test_console_script_module_entry_point(tiny_model_dir: Path, tmp_path: Path)
     assert proc.returncode == 1
     assert proc.stderr.strip() == f"redflags: error: {tmp_path / 'gone.txt'}: no such file or directory"
     assert json.loads(proc.stdout)["n_sentences"] == 23
+
+
+# --- help ---------------------------------------------------------------------------------------
+
+
+def _commands():
+    import typer.main
+    from redflags.cli import _clean_help
+
+    root = typer.main.get_command(app)
+    _clean_help(root)
+
+    def walk(cmd, path):
+        yield path, cmd
+        for name, sub in getattr(cmd, "commands", {}).items():
+            yield from walk(sub, [*path, name])
+
+    return list(walk(root, []))
+
+
+def test_every_help_is_plain_and_whole_at_80_columns() -> None:
+    commands = _commands()
+    assert len(commands) > 10
+    for path, cmd in commands:
+        result = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "80"})
+        assert result.exit_code == 0, (path, result.output)
+        out = result.output
+        for odd in ("<bool>", "<list[", "<int", "<float", "<path>", "<str>", "…", "╭"):
+            assert odd not in out, (path, odd)
+        assert max(len(line) for line in out.splitlines()) <= 80, path
+        tokens = set(out.replace(",", " ").replace("/", " ").split())
+        for param in cmd.params:
+            for name in [*param.opts, *getattr(param, "secondary_opts", [])]:
+                if name.startswith("-"):
+                    assert name in tokens, (path, name)
+        for name in getattr(cmd, "commands", {}):
+            assert name in tokens, (path, name)
+        assert "..." not in out.split("Commands:", 1)[-1] if "Commands:" in out else True  # summaries not cut
+
+
+# --- the terminal table -------------------------------------------------------------------------
+
+
+def _table(reports, **kwargs) -> str:
+    import io
+
+    from redflags.cli import render_table
+    from rich.console import Console
+
+    buf = io.StringIO()
+    render_table(reports, Console(file=buf, width=100, color_system=None), **kwargs)
+    return buf.getvalue()
+
+
+def _flags(out: str) -> str:
+    """The markers column, wrapped lines joined."""
+    return " ".join(" ".join(line.split("│")[3].split()) for line in out.splitlines() if line.startswith("│"))
+
+
+def _rows(out: str) -> list[int]:
+    return [int(line.split("│")[1]) for line in out.splitlines() if line.startswith("│") and line.split("│")[1].strip().isdigit()]
+
+
+LONG = ("This is a deliberately long sentence that runs well past the ninety characters the old table showed "
+        "before it cut the text off with an ellipsis.")
+
+
+def test_table_shows_whole_sentences_thresholds_and_the_same_numbers_as_the_summary() -> None:
+    from tests.test_report import make_report
+
+    report = make_report(f"{LONG}|Sources say it may happen.|Plain.", [(0.1, 0.0, 0.0), (0.9, 0.3, 0.1), (0.45, 0.0, 0.0)])
+    out = _table([report])
+    cells = " ".join(line.split("│")[2].strip() for line in out.splitlines() if line.startswith("│"))
+    assert " ".join(LONG.split()) in " ".join(cells.split()) and "…" not in cells
+    assert "unverifiable_sourcing 0.50; hedging 0.30; sensational_framing 0.90" in out  # thresholds in the header
+    assert _rows(out) == [1, 2, 3]
+    assert "0.90 (sentence 2)" in out  # the summary names the sentence as the table numbers it
+    assert "below threshold: unverifiable_sourcing 0.45 < 0.50" in _flags(out)  # a near miss (80% of the threshold)
+
+
+def test_only_flagged_and_min_score_filter_the_rows() -> None:
+    from tests.test_report import make_report
+
+    report = make_report("One.|Two.|Three.", [(0.9, 0.0, 0.0), (0.3, 0.0, 0.0), (0.05, 0.0, 0.0)])
+    assert _rows(_table([report], only_flagged=True)) == [1]
+    assert "1 of 3 sentences shown (--only-flagged)" in _table([report], only_flagged=True)
+    out = _table([report], min_score=0.2)
+    assert _rows(out) == [1, 2] and "below threshold: unverifiable_sourcing 0.30 < 0.50" in _flags(out)
+    assert _rows(_table([report], only_flagged=True, min_score=0.95)) == []
+
+
+def test_filters_are_refused_outside_the_table(tiny_model_dir: Path) -> None:
+    result = run("score", str(SEED), "-m", str(tiny_model_dir), "-f", "json", "--only-flagged")
+    assert result.exit_code == 2
+    result = run("score", str(SEED), "-m", str(tiny_model_dir), "--only-flagged", "--min-score", "0")
+    assert result.exit_code == 0 and "summary" in result.output
+
+
+def test_colours_on_a_terminal_and_plain_text_otherwise(tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from redflags.cli import make_console, render_table
+    from tests.test_report import make_report
+
+    report = make_report("Sources say so.|Plain.", [(0.9, 0.0, 0.0), (0.1, 0.0, 0.0)])
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    buf = io.StringIO()
+    render_table([report], make_console(force_terminal=True, file=buf, width=100))
+    assert "\x1b[" in buf.getvalue()  # a terminal: colours
+    monkeypatch.setenv("NO_COLOR", "1")
+    buf = io.StringIO()
+    render_table([report], make_console(force_terminal=True, file=buf, width=100))
+    assert "\x1b[" not in buf.getvalue() and "Sources say so." in buf.getvalue()  # NO_COLOR: plain
+    monkeypatch.delenv("NO_COLOR")
+    result = run("score", str(SEED), "-m", str(tiny_model_dir))  # not a terminal: plain
+    assert result.exit_code == 0 and "\x1b[" not in result.output
+
+
+def test_json_numbers_sentences_from_1_beside_the_index(tiny_model_dir: Path) -> None:
+    result = run("score", str(SEED), "-m", str(tiny_model_dir), "-f", "json")
+    report = json.loads(result.stdout)[0]
+    assert [s["number"] - s["index"] for s in report["sentences"]] == [1] * 23
+    for m in report["summary"].values():
+        assert m["max_sentence_number"] == m["max_sentence"] + 1
+    assert report["model"] == "tiny" and "/" not in report["model"] and len(report["model_version"]) == 12
+    assert "profile" not in report  # the tiny model has no reference profile
+    table = run("score", str(SEED), "-m", str(tiny_model_dir)).output
+    best = report["summary"]["hedging"]
+    assert f"{best['max_score']:.2f} (sentence {best['max_sentence_number']})" in table

@@ -82,7 +82,7 @@ def test_html_is_self_contained_escaped_and_highlights_flags(report: ArticleRepo
     assert html.escape(STYLE_NOT_TRUTH) in page
     assert "<script>" not in page and "&lt;script&gt;" in page  # article text is escaped
     assert "http://" not in page and "https://" not in page and "<link" not in page  # nothing external
-    assert page.count('<mark class="flagged"') == 2  # the two flagged sentences
+    assert page.count('<mark class="flagged ') == 2  # the two flagged sentences
     assert "sensational_framing 0.95" in page and "unverifiable_sourcing 0.90" in page
     assert "(truncated)" in page
     assert "Plain fact." in page  # unflagged text is still shown
@@ -93,3 +93,107 @@ def test_render_html_puts_several_articles_on_one_page(report: ArticleReport) ->
     page = render_html([report, other], title="Two <articles>")
     assert page.count('<section class="article">') == 2
     assert "Two &lt;articles&gt;" in page
+
+
+# --- one numbering ------------------------------------------------------------------------------
+
+
+def test_sentences_are_numbered_from_1_wherever_a_person_reads_them(report: ArticleReport) -> None:
+    d = report.to_dict()
+    assert [s["index"] for s in d["sentences"]] == [0, 1, 2]  # programs: 0-based, as before
+    assert [s["number"] for s in d["sentences"]] == [1, 2, 3]  # people: 1-based
+    top = d["summary"]["sensational_framing"]
+    assert (top["max_sentence"], top["max_sentence_number"]) == (1, 2)
+    assert report.summary["sensational_framing"].highest() == "0.95 (sentence 2)"
+    page = report.to_html()
+    assert '<sup class="num">2</sup>' in page and "0.95 (sentence 2)" in page and "Sentence 2: " in page
+    assert "numbered from 1" in d["numbering"]
+
+
+# --- HTML -------------------------------------------------------------------------------------
+
+
+def test_html_tints_per_marker_and_every_sentence_shows_its_scores_on_focus(report: ArticleReport) -> None:
+    page = report.to_html()
+    text = page.split('<div class="text">', 1)[1]
+    assert '<mark class="flagged s-unverifiable-sourcing"' in text  # first flagged marker's tint
+    assert '<mark class="flagged s-sensational-framing"' in text
+    assert "box-shadow: inset 0 -0.18em 0 var(--c-hedging" in text  # the second marker's bar
+    # every sentence, flagged or not, is focusable and described by a tooltip with all its scores
+    assert text.count('tabindex="0"') == 3 and text.count('role="tooltip"') == 3
+    for n in (1, 2, 3):
+        assert f'aria-describedby="a1-s{n}"' in text and f'id="a1-s{n}"' in text
+    assert "Sentence 3: unverifiable_sourcing 0.10 &lt; 0.50; hedging 0.05 &lt; 0.30; sensational_framing 0.20 &lt; 0.90" in text
+    assert ":focus > .tip" in page and "@media print" in page  # keyboard tooltip, print styles
+
+
+def test_html_marks_near_misses() -> None:
+    near = make_report("Close call.|Far off.", [(0.45, 0.0, 0.0), (0.1, 0.0, 0.0)])  # 0.45 >= 0.8 * 0.5
+    text = near.to_html().split('<div class="text">', 1)[1]
+    assert text.count('class="plain near"') == 1 and text.count('class="plain"') == 1
+
+
+def test_html_names_the_model_never_a_path(report: ArticleReport) -> None:
+    import dataclasses
+
+    named = dataclasses.replace(report, model="redflags default model", model_version="0123456789ab")
+    assert "Model: redflags default model, version 0123456789ab" in named.to_html()
+
+
+# --- article profile --------------------------------------------------------------------------
+
+
+def _reference(shares: list[float]):
+    from redflags.profile import Reference
+
+    return Reference({m: shares for m in MARKERS}, "4 test articles", {"model": {"version": "v"}})
+
+
+def test_percentile_counts_reference_articles_with_a_strictly_lower_share() -> None:
+    ref = _reference([0.0, 0.0, 0.1, 0.5])
+    assert ref.percentile("hedging", 0.0) == 0.0  # nobody is strictly lower
+    assert ref.percentile("hedging", 0.1) == 0.5
+    assert ref.percentile("hedging", 0.3) == 0.75
+    assert ref.percentile("hedging", 1.0) == 1.0
+
+
+def test_profile_in_json_and_html_with_its_reference_and_the_style_note(report: ArticleReport) -> None:
+    import dataclasses
+
+    from redflags.profile import PERCENTILE_NOTE
+
+    assert report.profile is None and "profile" not in report.to_dict()  # no reference: omitted
+    with_ref = dataclasses.replace(report, reference=_reference([0.0, 0.0, 0.1, 0.5]))
+    prof = with_ref.to_dict()["profile"]
+    assert prof["reference"] == "4 test articles" and prof["note"] == PERCENTILE_NOTE and "style, not truth" in PERCENTILE_NOTE
+    u = prof["markers"]["unverifiable_sourcing"]  # 1 of 3 flagged: 0.333 > 0, 0, 0.1
+    assert (u["flagged"], u["sentences"], u["percentile"]) == (1, 3, 0.75)
+    assert u["text"] == "unverifiable sourcing: 1 of 3 sentences, more than 75% of reference news articles"
+    page = with_ref.to_html()
+    assert "unverifiable sourcing: 1 of 3 sentences, more than 75% of reference news articles" in page
+    assert "Reference: 4 test articles" in page and html.escape(PERCENTILE_NOTE) in page
+    top = dataclasses.replace(with_ref, reference=_reference([0.0, 0.0, 0.0, 0.1])).profile["unverifiable_sourcing"]
+    assert top.percentile == 1.0 and top.describe().endswith("more than every reference news article")
+    assert dataclasses.replace(top, percentile=0.996).describe().endswith("more than 99% of reference news articles")
+    empty = dataclasses.replace(with_ref, text="", sentences=[])
+    assert empty.profile is None and "profile" not in empty.to_dict()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not __import__("shutil").which("chromium"), reason="chromium is not installed")
+def test_html_renders_and_prints_in_a_browser(report: ArticleReport, tmp_path) -> None:
+    """The page loads in headless chromium (screenshot) and prints (PDF): what a reader sees and keeps."""
+    import subprocess
+
+    page = tmp_path / "report.html"
+    page.write_text(report.to_html(), encoding="utf-8")
+    common = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+              "--disable-background-networking", "--disable-component-update", "--disable-sync",
+              f"--user-data-dir={tmp_path / 'profile'}"]
+    shot, pdf = tmp_path / "shot.png", tmp_path / "print.pdf"
+    subprocess.run([*common, "--window-size=1000,1400", f"--screenshot={shot}", page.as_uri()],
+                   capture_output=True, timeout=120, check=False)
+    subprocess.run([*common, "--no-pdf-header-footer", f"--print-to-pdf={pdf}", page.as_uri()],
+                   capture_output=True, timeout=120, check=False)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
+    assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 5_000

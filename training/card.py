@@ -7,6 +7,7 @@ dev metrics from training) and, when given, the evaluation harness's metrics.jso
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from redflags.atomic import write_text
 from redflags.markers import DESCRIPTIONS, MARKERS, STYLE_NOT_TRUTH
 from redflags.model_dir import CARD_FILE, HUB_NAMES
 from redflags.modeling import read_config
+from redflags.profile import REFERENCE_FILE
 from redflags.training.corpora import CORPORA
 
 SHORT = {"unverifiable_sourcing": "U", "hedging": "H", "sensational_framing": "S"}
@@ -187,8 +189,26 @@ def _data_limit(training_config: dict[str, Any]) -> str:
     return f"- Trained on {proxies}; news outside those domains, other languages and other registers (opinion, satire, social media) are less reliable."
 
 
-def render_card(config: Any, eval_metrics: dict[str, Any] | None = None) -> str:
-    """Markdown for a model card from a ModelConfig and optional evaluation metrics."""
+def reference_section(reference: dict[str, Any]) -> list[str]:
+    """The card's section on reference_profile.json (redflags.profile): what the set is and how shares spread."""
+    sample, corpora = reference.get("sample", {}), reference.get("corpora", {})
+    parts = ", ".join(f"{c} {v.get('articles')}" for c, v in corpora.items())
+    lines = ["## Reference profile", "",
+             f"`reference_profile.json`: {reference.get('description', '')} (seed {sample.get('seed')}; {parts}; "
+             f"{sample.get('sentences')} sentences; split `{(reference.get('split') or {}).get('name')}` only, never "
+             f"dev or test), made on {reference.get('created')} with `{reference.get('command')}`. Reports place an "
+             "article's share of flagged sentences among these articles: \"more than N% of reference news articles\" "
+             "is the share of reference articles with a strictly lower share. A percentile describes style, not truth.",
+             "", "| marker | median share | 90th percentile | articles with none flagged |", "|---|---|---|---|"]
+    for m, shares in (reference.get("shares") or {}).items():
+        if shares:
+            s = sorted(shares)
+            lines.append(f"| {m} | {s[len(s) // 2]:.1%} | {s[int(0.9 * len(s))]:.1%} | {sum(x == 0 for x in s) / len(s):.0%} |")
+    return lines + [""]
+
+
+def render_card(config: Any, eval_metrics: dict[str, Any] | None = None, reference: dict[str, Any] | None = None) -> str:
+    """Markdown for a model card from a ModelConfig, optional evaluation metrics and reference profile."""
     tc = config.training_config or {}
     markers = list(config.markers)
     lines = ["---", front_matter(config, eval_metrics).rstrip(), "---", "", "# redflags model", "", f"> {STYLE_NOT_TRUTH}", "",
@@ -230,6 +250,8 @@ def render_card(config: Any, eval_metrics: dict[str, Any] | None = None) -> str:
     else:
         lines += ["Evaluation-harness metrics (test split, per corpus, cross-corpus) are added by `write_card` "
                   "from the harness's metrics.json.", ""]
+    if reference:
+        lines += reference_section(reference)
     lines += ["## Intended use", "",
               "Help readers, editors and researchers notice *how* a news text is written: where it leans on "
               "unidentifiable sources, hedges its claims, or uses emotive, exaggerating wording. Use the scores "
@@ -253,7 +275,9 @@ def write_card(model_dir: Path | str, eval_metrics: dict[str, Any] | None = None
     """
     d = Path(model_dir)
     config = read_config(d)
-    text = render_card(config, eval_metrics)
+    ref_path = d / REFERENCE_FILE
+    reference = json.loads(ref_path.read_text(encoding="utf-8")) if ref_path.is_file() else None
+    text = render_card(config, eval_metrics, reference)
     return write_text(d / CARD_FILE, text)
 
 

@@ -200,9 +200,37 @@ def card_command(
     typer.echo(f"model card written to {write_card(model_dir, sections or None)}")
 
 
+def profile_reference_command(
+    model: Optional[Path] = typer.Option(None, "--model", "-m", help="Model directory to profile; the file is written into it. Default: the shipped model."),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Folder holding the corpora; default $REDFLAGS_DATA or ../shared/data."),
+    max_articles: int = typer.Option(600, "--max-articles", min=1, help="Articles in the seeded random sample."),
+    seed: int = typer.Option(2026, "--seed", help="Seed of the article sample."),
+    batch_size: int = typer.Option(64, "--batch-size", min=1, help="Sentences per model batch."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+) -> None:
+    """Score a random sample of train-split news articles and store per marker the distribution of
+    flagged shares in MODEL/reference_profile.json, so that reports say where an article stands."""
+    from redflags.modeling import ModelLoadError
+    from redflags.training.corpora.registry import CorpusError
+    from redflags.training.reference import build_reference, write_reference
+
+    from redflags.scorer import DEFAULT_MODEL_DIR
+
+    model = model or DEFAULT_MODEL_DIR
+    argv = sys.argv[sys.argv.index("profile-reference") + 1:] if "profile-reference" in sys.argv else []
+    command = shlex.join(["redflags", "profile-reference", *argv])
+    try:
+        content = build_reference(model, data_dir, max_articles, seed, batch_size, progress, command)
+    except (CorpusError, ModelLoadError) as e:
+        _fail(str(e))
+    path = write_reference(model, content)
+    typer.echo(f"{path}: {content['description']}")
+
+
 def register(app: typer.Typer) -> None:
-    """Add `train`, `card` and `data` to the main CLI."""
+    """Add `train`, `card`, `convert`, `profile-reference` and `data` to the main CLI."""
     app.command("train")(train_command)
+    app.command("profile-reference")(profile_reference_command)
     app.command("card")(card_command)
     app.command("convert")(convert_command)
     app.add_typer(data_app, name="data")
