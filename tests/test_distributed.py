@@ -122,6 +122,48 @@ def test_gradient_accumulation_is_the_same_optimisation(tmp_path: Path, toy_data
     assert runs[4].model.config.metrics["training"]["gradient_accumulation_steps"] == 4
 
 
+def _plain_torch_step(model, optimizer, scheduler, enc, idx, pad_id, pos_weight, grad_clip) -> None:  # noqa: ANN001
+    """The training step as it was before Accelerate (plain torch, one process), kept here as the reference."""
+    from redflags.training.batching import collate
+
+    ids, mask, labels = collate(enc, idx, pad_id)
+    loss = masked_bce(model(ids, mask).float(), labels, pos_weight)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], grad_clip)
+    optimizer.step()
+    scheduler.step()
+
+
+@pytest.mark.parametrize("lora", [False, True])
+def test_one_process_is_the_plain_torch_loop_bit_for_bit(tmp_path: Path, toy_data: Path, lora: bool) -> None:
+    """One process through Accelerate trains exactly what the plain loop trained: same weights, to the bit
+    (so configs/default.yaml still trains the shipped model)."""
+    from redflags.training import train as t
+
+    cfg = tiny_run_config(tmp_path, toy_data, max_steps=6, eval_every=100, checkpoint_every=100)
+    cfg.model.lora.enabled = lora
+    train(cfg, tmp_path / "m", work_dir=tmp_path / "w", progress=False, device="cpu")
+    got = torch.load(checkpoints(tmp_path / "w")[-1] / "state.pt", weights_only=False)["model"]
+
+    t_cfg = cfg.training
+    t.set_seed(t_cfg.seed)
+    model, tokenizer = t.build_model(cfg)
+    train_enc, _, _ = t.prepare_data(cfg, tokenizer, tuple(model.config.markers))
+    optimizer, scheduler = t.make_optimizer(model, cfg, 6)
+    weights = t.sample_weights(train_enc.corpus, {n: c.weight for n, c in cfg.data.corpora.items()})
+    lengths = np.array([len(x) for x in train_enc.input_ids])
+    order = t.epoch_batches(weights, lengths, t_cfg.seed, 0, t_cfg.batch_size, t_cfg.length_grouping)
+    model.train()
+    for step in range(6):
+        _plain_torch_step(model, optimizer, scheduler, train_enc, order[step], tokenizer.pad_token_id,
+                          torch.ones(len(MARKERS)), t_cfg.grad_clip)
+    want = model.trainable_state_dict()
+    assert want.keys() == got.keys()
+    for k in want:
+        assert torch.equal(want[k], got[k]), k
+
+
 # ---------------------------------------------------------------- real 2-process launches
 
 
