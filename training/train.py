@@ -283,7 +283,8 @@ def train(
     if main:
         cal = _calibrate_and_save(model, tokenizer, cfg, cfg_dict, state, train_enc, dev_enc, work_dir, out_dir,
                                   command, {"num_processes": n_proc, "device": accelerator.device.type})
-    accelerator.wait_for_everyone()
+    # No barrier here: the other processes are done, and one waiting through a long calibration could
+    # time out (NCCL) and take the main process down with it mid-write.
     return TrainResult(model, tokenizer, state, out_dir if main else None, cal, num_processes=n_proc)
 
 
