@@ -4,7 +4,8 @@
 
 SPEC (JSON): "root" (the test's folder; the toy corpora's data folder is ROOT/data), "argv" (the
 `redflags` command line to run, e.g. ["train", "c.yaml", ...]) or "train" (keyword arguments of
-redflags.training.train.train: config path, out_dir, work_dir, resume, stop_after), and "no_dropout".
+redflags.training.train.train: config path, out_dir, work_dir, resume, stop_after; or a list of
+them, run in turn), and "no_dropout".
 
 Each process registers the toy corpora of tests/test_train.py (a launched process cannot see the
 test's monkeypatched registry) and records, through an audit hook, every file or folder it
@@ -85,8 +86,10 @@ def main() -> None:
         from redflags.training.config import load_config
         from redflags.training.train import train
 
-        kw = dict(spec["train"])
-        train(load_config(kw.pop("config")), progress=False, device="cpu", **kw)
+        jobs = spec["train"] if isinstance(spec["train"], list) else [spec["train"]]
+        for job in jobs:  # one after the other in the same processes (and process group)
+            kw = dict(job)
+            train(load_config(kw.pop("config")), progress=False, device="cpu", **kw)
 
 
 if __name__ == "__main__":

@@ -218,10 +218,10 @@ def two_processes(tmp_path_factory: pytest.TempPathFactory) -> Path:
         mp.setattr(train_mod, "tiny_config", train_mod.tiny_config)  # restored when the context ends
         without_dropout()
         train(load_config(plain), root / "m1", work_dir=root / "w1", progress=False, device="cpu")
-        _launch(root, {"train": {"config": str(with_dropout), "out_dir": str(root / "s2"), "work_dir": str(root / "ws")}},
-                "straight")
-        _launch(root, {"train": {"config": str(with_dropout), "out_dir": str(root / "r2"), "work_dir": str(root / "wr"),
-                                 "stop_after": 4}}, "stop")
+        # The straight run and the interrupted one share a launch; the resumption is a new launch, as after a crash.
+        _launch(root, {"train": [{"config": str(with_dropout), "out_dir": str(root / "s2"), "work_dir": str(root / "ws")},
+                                 {"config": str(with_dropout), "out_dir": str(root / "r2"), "work_dir": str(root / "wr"),
+                                  "stop_after": 4}]}, "straight-and-stop")
         _launch(root, {"train": {"config": str(with_dropout), "out_dir": str(root / "r2"), "work_dir": str(root / "wr"),
                                  "resume": True}}, "resume")
     return root
