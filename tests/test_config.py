@@ -43,6 +43,10 @@ def test_defaults_and_types() -> None:
         ({"training": {"batch_size": 2.5}}, "training.batch_size must be an integer"),
         ({"training": {"batch_size": 0}}, "training.batch_size must be > 0"),
         ({"training": {"bf16": "yes"}}, "training.bf16 must be true or false"),
+        ({"training": {"mixed_precision": "fp8"}}, "training.mixed_precision must be one of 'no', 'bf16' or 'fp16'"),
+        ({"training": {"bf16": True, "mixed_precision": "fp16"}}, "bf16 true contradicts mixed_precision fp16"),
+        ({"training": {"gradient_accumulation_steps": 0}}, "training.gradient_accumulation_steps must be > 0"),
+        ({"training": {"batch_size": 4, "gradient_accumulation_steps": 8}}, "must not exceed batch_size"),
         ({"training": {"pos_weight": {"clickbait": 2}}}, "unknown marker 'clickbait'"),
         ({"training": {"epochs": None, "max_steps": None}}, "set epochs or max_steps"),
         ({"calibration": {"method": "isotonic"}}, "calibration.method must be one of"),
@@ -127,3 +131,9 @@ def test_resume_reparses_a_stored_config_that_lacks_newer_keys() -> None:
     stored = cfg.to_dict()
     del stored["calibration"]["dev_corpora"]  # written before the key existed
     assert comparable(from_dict(stored).to_dict()) == comparable(cfg.to_dict())
+
+
+def test_older_bf16_key_means_mixed_precision_bf16() -> None:
+    assert from_dict({**BASE, "training": {"bf16": True}}).training.precision == "bf16"
+    assert from_dict({**BASE, "training": {"mixed_precision": "fp16"}}).training.precision == "fp16"
+    assert from_dict(BASE).training.precision == "no"

@@ -1,8 +1,10 @@
 """Checkpoints of a training run: atomic folders that a resumed run continues from exactly.
 
-A checkpoint holds the trainable weights, optimizer, scheduler, RNG states, the training state and
-the run config; `resume` refuses one made with another config. The best weights by dev PR-AUC are
-kept beside them (best.pt).
+A checkpoint holds the trainable weights, optimizer, scheduler (and fp16 loss scaler), the RNG
+states of every process, the training state, the run config and the number of processes; `resume`
+refuses one made with another config or another number of processes (each process's dropout
+stream is part of the exact state, and cannot be re-divided). Only the main process writes; the
+others send it their RNG states. The best weights by dev PR-AUC are kept beside them (best.pt).
 """
 
 from __future__ import annotations
@@ -46,16 +48,39 @@ def checkpoints(work_dir: Path) -> list[Path]:
     return sorted(p for p in work_dir.glob(f"{CHECKPOINT_PREFIX}*") if (p / STATE_FILE).is_file())
 
 
+def rng_state() -> dict[str, Any]:
+    """This process's random states (torch, CUDA when present, numpy, python)."""
+    state = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state(state["cuda"])
+    np.random.set_state(state["numpy"])
+    random.setstate(state["python"])
+
+
 def save_checkpoint(work_dir: Path, model: RedflagsModel, optimizer: Any, scheduler: Any,
-                    state: TrainState, cfg_dict: dict[str, Any], keep: int) -> Path:
-    """Write a checkpoint folder atomically (temporary folder, then rename) and prune old ones."""
+                    state: TrainState, cfg_dict: dict[str, Any], keep: int,
+                    rng_per_process: list[dict[str, Any]] | None = None, scaler: Any = None) -> Path:
+    """Write a checkpoint folder atomically (temporary folder, then rename) and prune old ones.
+
+    `rng_per_process`: the RNG states of every process, in process order (default: this process only)."""
+    rngs = rng_per_process or [rng_state()]
     target = work_dir / f"{CHECKPOINT_PREFIX}{state.step:08d}"
     with atomic_dir(target) as tmp:
         torch.save({
             "model": model.trainable_state_dict(),
             "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(),
-            "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()},
+            "scaler": None if scaler is None else scaler.state_dict(),
+            "rng": rngs[0],
+            "rng_per_process": rngs,
+            "num_processes": len(rngs),
             "state": asdict(state),
             "config": cfg_dict,
         }, tmp / STATE_FILE)
@@ -81,7 +106,7 @@ def load_best(work_dir: Path, model: RedflagsModel) -> bool:
     """Load the best weights of the run into `model`; False when there are none."""
     if not (work_dir / BEST_FILE).is_file():
         return False
-    load_trainable(model, torch.load(work_dir / BEST_FILE, weights_only=False))
+    load_trainable(model, torch.load(work_dir / BEST_FILE, map_location="cpu", weights_only=False))
     return True
 
 
@@ -101,12 +126,18 @@ def clear_stale(work_dir: Path) -> None:
         shutil.rmtree(p) if p.is_dir() else p.unlink()
 
 
-def resume(work_dir: Path, model: RedflagsModel, optimizer: Any, scheduler: Any, cfg_dict: dict[str, Any]) -> TrainState:
-    """Restore weights, optimizer, scheduler and RNG states from the newest checkpoint."""
+def resume(work_dir: Path, model: RedflagsModel, optimizer: Any, scheduler: Any, cfg_dict: dict[str, Any],
+           process_index: int = 0, num_processes: int = 1, scaler: Any = None) -> TrainState:
+    """Restore weights, optimizer, scheduler and this process's RNG states from the newest checkpoint."""
     found = checkpoints(work_dir)
     if not found:
         raise ResumeError(f"--resume: no checkpoint in {work_dir}")
-    ckpt = torch.load(found[-1] / STATE_FILE, weights_only=False)
+    ckpt = torch.load(found[-1] / STATE_FILE, map_location="cpu", weights_only=False)
+    written_by = ckpt.get("num_processes", 1)  # checkpoints from before Accelerate: one process
+    if written_by != num_processes:
+        raise ResumeError(f"--resume: {found[-1]} was written by a run of {written_by} process(es) and this run has "
+                          f"{num_processes}; resume it with {written_by} (each process's random stream is part of "
+                          f"the exact state)")
     try:  # re-parsed, so that keys added to the config since the checkpoint take their defaults
         stored = from_dict(ckpt["config"]).to_dict()
     except ConfigError as e:
@@ -116,9 +147,9 @@ def resume(work_dir: Path, model: RedflagsModel, optimizer: Any, scheduler: Any,
     load_trainable(model, ckpt["model"])
     optimizer.load_state_dict(ckpt["optimizer"])
     scheduler.load_state_dict(ckpt["scheduler"])
-    torch.set_rng_state(ckpt["rng"]["torch"])
-    np.random.set_state(ckpt["rng"]["numpy"])
-    random.setstate(ckpt["rng"]["python"])
+    if scaler is not None and ckpt.get("scaler") is not None:
+        scaler.load_state_dict(ckpt["scaler"])
+    set_rng_state(ckpt.get("rng_per_process", [ckpt["rng"]])[process_index])
     state = TrainState(**ckpt["state"])
     log.info("resumed from %s (step %d)", found[-1], state.step)
     return state

@@ -36,8 +36,12 @@ def train_command(
     work_dir: Optional[Path] = typer.Option(None, "--work-dir", help="Checkpoints and logs; default runs/<out name>."),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Folder holding the corpora; default $REDFLAGS_DATA or ../shared/data."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    device: str = typer.Option("auto", "--device", help="auto (the GPU when there is one), cpu or cuda."),
 ) -> None:
-    """Train a model as CONFIG says, calibrate it on dev and write the model directory."""
+    """Train a model as CONFIG says, calibrate it on dev and write the model directory.
+
+    Several processes (data parallel): launch this command with `torchrun --nproc_per_node N -m redflags
+    train ...` or `accelerate launch --num_processes N -m redflags train ...`; only the main process writes."""
     from redflags.training.config import ConfigError, load_config
 
     extra = list(overrides)
@@ -59,6 +63,12 @@ def train_command(
         unknown = [c for c in cfg.calibration.dev_corpora if c not in cfg.data.corpora]
         if unknown:
             _fail(f"calibration.dev_corpora names corpora that are not in data.corpora: {', '.join(unknown)}")
+    from redflags.training.distributed import DeviceError, resolve_device
+
+    try:
+        resolve_device(device, cfg.training.precision)
+    except DeviceError as e:
+        _fail(str(e))
     _log_to_stderr()
     from redflags.training.corpora import CorpusError
     from redflags.training.train import ResumeError, train
@@ -66,17 +76,20 @@ def train_command(
     work = work_dir if work_dir is not None else Path("runs") / out.name
     command = "redflags train " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if len(sys.argv) > 2 else None
     try:
-        result = train(cfg, out, work_dir=work, resume=resume, progress=progress, command=command)
+        result = train(cfg, out, work_dir=work, resume=resume, progress=progress, command=command, device=device)
     except (CorpusError, ResumeError, ValueError) as e:
         _fail(str(e))
+    if result.out_dir is None:  # not the main process of a multi-process run: it wrote nothing
+        return
     typer.echo(f"model written to {out} ({result.state.step} steps, {result.state.seconds / 60:.1f} min of training; "
                f"checkpoints in {work})")
 
 
 def _log_to_stderr() -> None:
-    """INFO logs of the training modules on stderr, even when the CLI runs at WARNING."""
+    """INFO logs of the training modules on stderr, even when the CLI runs at WARNING; in a multi-process
+    run (torchrun and accelerate launch set RANK) only the main process logs progress."""
     logger = logging.getLogger("redflags.training")
-    logger.setLevel(logging.INFO)
+    logger.setLevel(logging.INFO if os.environ.get("RANK", "0") == "0" else logging.WARNING)
     if not logging.getLogger().handlers and not logger.handlers:
         logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
 

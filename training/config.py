@@ -189,7 +189,13 @@ class TrainingSection:
     eval_max_samples: Int | None = 2000  # cap on dev sentences scored during training
     log_every: Int = 20
     seed: Int = 13
-    bf16: Bool = False  # bf16 autocast on CPU
+    # Autocast of the training steps: bf16 (CPU or GPU) or fp16 (GPU only, with loss scaling), through
+    # Accelerate (training/distributed.py). Evaluation and calibration always run in float32.
+    mixed_precision: Literal["no", "bf16", "fp16"] = "no"
+    bf16: Bool = False  # older name of mixed_precision: bf16 (kept so that stored configs still parse)
+    # Micro-batches per optimizer step in each process: batch_size stays the effective batch, cut into
+    # processes x gradient_accumulation_steps slices (less memory per forward pass, same optimisation).
+    gradient_accumulation_steps: Int = 1
     max_train_samples: Int | None = None  # seeded subset of the train split (smoke runs)
     num_threads: Int | None = None  # torch threads; None leaves torch's default
     # With model.token_head: weights of the token loss (evidence words) and the technique loss beside the
@@ -200,7 +206,8 @@ class TrainingSection:
     def check(self, key: str) -> None:
         positive = {"lr": self.lr, "batch_size": self.batch_size, "eval_every": self.eval_every,
                     "checkpoint_every": self.checkpoint_every, "log_every": self.log_every,
-                    "keep_checkpoints": self.keep_checkpoints, "length_grouping": self.length_grouping}
+                    "keep_checkpoints": self.keep_checkpoints, "length_grouping": self.length_grouping,
+                    "gradient_accumulation_steps": self.gradient_accumulation_steps}
         for name, v in positive.items():
             if v <= 0:
                 raise ConfigError(f"{key}.{name} must be > 0, got {v}")
@@ -211,6 +218,11 @@ class TrainingSection:
                 raise ConfigError(f"{key}.{name} must be > 0 or null, got {v}")
         if self.epochs is None and self.max_steps is None:
             raise ConfigError(f"{key}: set epochs or max_steps")
+        if self.bf16 and self.mixed_precision == "fp16":
+            raise ConfigError(f"{key}: bf16 true contradicts mixed_precision fp16; set mixed_precision only")
+        if self.gradient_accumulation_steps > self.batch_size:
+            raise ConfigError(f"{key}.gradient_accumulation_steps ({self.gradient_accumulation_steps}) must not exceed "
+                              f"batch_size ({self.batch_size}): each micro-batch needs a sentence")
         if self.weight_decay < 0:
             raise ConfigError(f"{key}.weight_decay must be >= 0, got {self.weight_decay}")
         if not 0 <= self.warmup_ratio < 1:
@@ -223,6 +235,11 @@ class TrainingSection:
         for name in ("span_loss_weight", "technique_loss_weight"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{key}.{name} must be >= 0, got {getattr(self, name)}")
+
+    @property
+    def precision(self) -> str:
+        """The mixed precision in force: mixed_precision, or bf16 when the older `bf16: true` is set."""
+        return "bf16" if self.bf16 else self.mixed_precision
 
 
 @with_config(_STRICT)
