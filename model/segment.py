@@ -164,11 +164,17 @@ def _is_heading(line: str, next_line: str | None, at_boundary: bool, wrapped: bo
     return shouting or (not wrapped and (title_case or short_before_longer))
 
 
+# A paragraph is hard-wrapped when at least this share of its line breaks fall before a lower-case
+# word (wrapped prose: most of them; one sentence per line: a stray few, from a broken-off line).
+_WRAPPED_SHARE = 0.25
+
+
 def _hard_wrapped(text: str, lines: list[tuple[int, int]]) -> list[bool]:
-    """Per line: whether its paragraph is hard-wrapped (some line break falls before a lower-case word)."""
+    """Per line: whether its paragraph is hard-wrapped (enough line breaks fall before a lower-case word)."""
     out = [False] * len(lines)
     for para in _paragraphs(text, lines):
-        flag = any(text[lines[j + 1][0] : lines[j + 1][1]].lstrip()[:1].islower() for j in para[:-1])
+        lower = sum(text[lines[j + 1][0] : lines[j + 1][1]].lstrip()[:1].islower() for j in para[:-1])
+        flag = lower > 0 and lower >= _WRAPPED_SHARE * (len(para) - 1)
         for j in para:
             out[j] = flag
     return out
@@ -199,10 +205,20 @@ def _itemised(text: str, lines: list[tuple[int, int]]) -> list[bool]:
     out = [False] * len(lines)
     for para in _paragraphs(text, lines):
         if len(para) >= _ITEM_LINES:
-            lengths = sorted(len(text[lines[j][0] : lines[j][1]].strip()) for j in para)
-            if lengths[len(lengths) // 2] <= _ITEM_MEDIAN_CHARS:
+            lengths = [len(text[lines[j][0] : lines[j][1]].strip()) for j in para]
+            if sorted(lengths)[len(lengths) // 2] <= _ITEM_MEDIAN_CHARS:
                 for j in para:
                     out[j] = True
+            # A run of short lines inside a paragraph of long ones (a list of names between sentences).
+            run: list[int] = []
+            for j, n in [*zip(para, lengths), (-1, _ITEM_MEDIAN_CHARS + 1)]:
+                if n <= _ITEM_MEDIAN_CHARS:
+                    run.append(j)
+                    continue
+                if len(run) >= _ITEM_LINES:
+                    for r in run:
+                        out[r] = True
+                run = []
     return out
 
 
