@@ -136,6 +136,8 @@ def render_table(reports: list, console: Console) -> None:
             # (escaped: rich reads "[...]" in a cell as markup, and article text or a technique can hold one)
             table.add_row(str(s.index + 1), escape(_shorten(s.text)), escape(flagged))
         console.print(table)
+        if report.skipped:
+            console.print(f"{len(report.skipped)} boilerplate lines skipped (not scored)", style="dim")
         summary = Table(title="summary", title_justify="left")
         summary.add_column("marker")
         summary.add_column("sentences flagged", justify="right")

@@ -89,6 +89,20 @@ class MarkerSummary:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class SkippedLine:
+    """A boilerplate line that was not scored (`text == article[start:end]`; `reason` as in
+    `redflags.segment.BOILERPLATE`: advertisement, newsletter prompt, photo credit, ...)."""
+
+    start: int
+    end: int
+    text: str
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"start": self.start, "end": self.end, "text": self.text, "reason": self.reason}
+
+
 @dataclass
 class ArticleReport:
     """The scores of one article. `text` is the article as given; sentences point into it."""
@@ -99,6 +113,7 @@ class ArticleReport:
     thresholds: dict[str, float]
     source: Optional[str] = None  # a file name or label, when the caller gave one
     model: Optional[str] = None  # the model directory that scored it
+    skipped: list[SkippedLine] = field(default_factory=list)  # boilerplate lines, not scored nor counted
 
     @property
     def summary(self) -> dict[str, MarkerSummary]:
@@ -140,6 +155,8 @@ class ArticleReport:
             "n_truncated": len(self.truncated_sentences),
             "summary": {m: s.to_dict() for m, s in self.summary.items()},
             "sentences": [s.to_dict() for s in self.sentences],
+            "n_skipped": len(self.skipped),
+            "skipped": [k.to_dict() for k in self.skipped],
         }
 
     def to_json(self, indent: Optional[int] = 2) -> str:
@@ -199,8 +216,20 @@ def _article_html(report: ArticleReport, number: int) -> str:
         )
     body: list[str] = []
     pos = 0
+    skipped = iter(report.skipped)
+    nxt = next(skipped, None)
+
+    def gap(a: int, b: int) -> str:  # the text between two sentences, its boilerplate lines greyed
+        nonlocal nxt
+        out = []
+        while nxt is not None and nxt.start < b:
+            out.append(e(report.text[a : nxt.start]))
+            out.append(f'<span class="skipped" title="skipped: {e(nxt.reason, quote=True)}">{e(nxt.text)}</span>')
+            a, nxt = nxt.end, next(skipped, None)
+        return "".join(out) + e(report.text[a:b])
+
     for s in report.sentences:
-        body.append(e(report.text[pos : s.start]))
+        body.append(gap(pos, s.start))
         if s.flagged_markers:
             chips = "".join(
                 f'<span class="chip {_marker_class(m)}">{e(m)} {s.scores[m]:.2f}</span>' for m in s.flagged_markers
@@ -216,7 +245,7 @@ def _article_html(report: ArticleReport, number: int) -> str:
         else:
             body.append(f'<span class="plain"><sup class="num">{s.index + 1}</sup>{e(s.text)}</span>')
         pos = s.end
-    body.append(e(report.text[pos:]))
+    body.append(gap(pos, len(report.text)))
     model = f'<p class="meta">Model: {e(report.model)}</p>' if report.model else ""
     return (
         f'<section class="article"><h2>{head}</h2>{model}'

@@ -19,8 +19,8 @@ import numpy as np
 
 from redflags import evidence as evidence_mod
 from redflags.evidence import Evidence
-from redflags.report import ArticleReport, SentenceScore
-from redflags.segment import Sentence, iter_sentences
+from redflags.report import ArticleReport, SentenceScore, SkippedLine
+from redflags.segment import Sentence, iter_segments
 
 if TYPE_CHECKING:  # (imported lazily at run time: see load)
     from redflags.modeling import ModelConfig, RedflagsModel
@@ -251,7 +251,10 @@ class Scorer:
                 _check_text(text, f"texts[{k}]")
                 article = _Pending(text, sources[k] if sources is not None else None)
                 pending.append(article)
-                for sent in iter_sentences(text):
+                for sent in iter_segments(text):
+                    if sent.skipped is not None:  # a boilerplate line: reported, not scored
+                        article.skipped.append(SkippedLine(sent.start, sent.end, sent.text, sent.skipped))
+                        continue
                     pool.append((article, sent))
                     article.n_sentences += 1
                     if len(pool) >= pool_size:
@@ -301,6 +304,7 @@ class Scorer:
             thresholds=self.thresholds,
             source=article.source,
             model=str(self.model_dir) if self.model_dir is not None else None,
+            skipped=article.skipped,
         )
 
 
@@ -310,6 +314,7 @@ class _Pending:
         self.text = text
         self.source = source
         self.scored: list[SentenceScore] = []
+        self.skipped: list[SkippedLine] = []
         self.n_sentences = 0
         self.segmented = False
 
