@@ -47,11 +47,16 @@ def missing(extra: str) -> list[str]:
     return out
 
 
-def require(extra: str, command: str) -> None:
-    """Raise MissingExtraError naming the extra when any of its packages is missing."""
+def require(extra: str, command: str, api: bool = False) -> None:
+    """Raise MissingExtraError naming the extra when any of its packages is missing.
+
+    `command` is a CLI command ("train": "redflags train needs ...") or, with `api`, a method
+    ("save_pretrained": "Scorer.save_pretrained needs ...").
+    """
     absent = missing(extra)
     if absent:
+        who = f"Scorer.{command}" if api else f"redflags {command}"
         raise MissingExtraError(
-            f"redflags {command} needs the {_WORDS[extra]} extras: pip install 'redflags[{extra}]' "
+            f"{who} needs the {_WORDS[extra]} extras: pip install 'redflags[{extra}]' "
             f"(missing: {', '.join(absent)})"
         )

@@ -161,7 +161,10 @@ class Scorer:
         return result
 
     def save_pretrained(self, directory: str | Path, card: Optional[str] = None) -> Path:
-        """Write this scorer's model directory (adapters, head, config, tokenizer, card)."""
+        """Write this scorer's model directory (adapters, head, config, tokenizer, card); needs the training extras."""
+        from redflags.extras import require
+
+        require("train", "save_pretrained", api=True)
         if card is None and self.model_dir is not None and (Path(self.model_dir) / "README.md").is_file():
             card = (Path(self.model_dir) / "README.md").read_text(encoding="utf-8")
         model = self.model

@@ -59,6 +59,19 @@ def test_require_names_the_extra_and_the_missing_packages(monkeypatch: pytest.Mo
         require("eval", "evaluate")
 
 
+def test_save_pretrained_without_the_training_extras_says_which_to_install(
+    monkeypatch: pytest.MonkeyPatch, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    import redflags
+
+    scorer = redflags.load(tiny_model_dir)
+    monkeypatch.setitem(sys.modules, "peft", None)
+    with pytest.raises(MissingExtraError, match=r"Scorer.save_pretrained needs the training extras: "
+                                                r"pip install 'redflags\[train\]' \(missing: peft\)"):
+        scorer.save_pretrained(tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
 def test_scoring_imports_no_extra_only_package(tmp_path: Path) -> None:
     # A fresh interpreter in which every extra-only package is absent still scores and prints JSON.
     code = (
