@@ -35,6 +35,17 @@ def _command_line(ctx: typer.Context) -> str:
     return " ".join(parts)
 
 
+def _need_evaluation_extras(command: str) -> None:
+    """One error line naming `pip install 'redflags[eval]'` when an evaluation package is missing."""
+    from redflags.extras import MissingExtraError, require
+
+    try:
+        require("eval", command)
+    except MissingExtraError as e:
+        typer.echo(f"redflags: error: {e}", err=True)
+        raise typer.Exit(1) from None
+
+
 def _run(fn: Callable[[], T]) -> T:
     """Run a command body; known input problems become one error line and exit status 1."""
     from redflags.eval.data import DataSpecError
@@ -73,6 +84,7 @@ def evaluate(
     figures: bool = typer.Option(True, "--figures/--no-figures", help="Write PR curves and reliability diagrams."),
 ) -> None:
     """Evaluate a model (and baselines) per marker and per corpus; write a report a paper can cite."""
+    _need_evaluation_extras("evaluate")
     from redflags.eval.evaluate import run_evaluate
 
     result = _run(lambda: run_evaluate(model, data, out, baselines=baselines, data_dir=data_dir, n_boot=n_boot,
@@ -95,6 +107,7 @@ def cross_corpus(
     n_boot: int = typer.Option(0, "--n-boot", min=0, help="Bootstrap resamples per cell (0: no CIs)."),
 ) -> None:
     """Train on each corpus (or group), test on every corpus informing the same marker."""
+    _need_evaluation_extras("cross-corpus")
     from redflags.eval.crosscorpus import run_cross_corpus
 
     groups = {}
@@ -121,6 +134,7 @@ def compare(
     batch_size: int = typer.Option(64, "--batch-size", min=1),
 ) -> None:
     """Paired bootstrap test of two models on the same data: did B change F1 / PR-AUC per marker?"""
+    _need_evaluation_extras("compare")
     from redflags.eval.compare import run_compare
 
     _run(lambda: run_compare(str(a), str(b), data, out, data_dir=data_dir, n_boot=n_boot, seed=seed,
@@ -137,6 +151,7 @@ def seeds(
     batch_size: int = typer.Option(64, "--batch-size", min=1),
 ) -> None:
     """Mean and standard deviation of every headline metric over several seeds of one config."""
+    _need_evaluation_extras("seeds")
     from redflags.eval.seeds import run_seeds
 
     _run(lambda: run_seeds(model, data or [], out, data_dir=data_dir, batch_size=batch_size, command=_command_line(ctx)))
@@ -149,6 +164,7 @@ def check(
     out: Optional[Path] = typer.Option(None, "--out", help="Also write checks.json and checks.md to this folder."),
 ) -> None:
     """Run the behaviour suite (minimum functionality, invariance, direction) and report pass rates per marker and kind."""
+    _need_evaluation_extras("check")
     import redflags
     from redflags.eval.checklist import (
         CheckSuiteError,
@@ -182,6 +198,7 @@ def parity(
     write: bool = typer.Option(True, "--write/--no-write", help="Record the result in the model directory's config.json."),
 ) -> None:
     """Check that bfloat16 autocast serves the same flags as float32 (and record it, so dtype auto may use bf16)."""
+    _need_evaluation_extras("parity")
     from redflags.eval.parity import run_parity
 
     res = _run(lambda: run_parity(model, data or ["all:test"], data_dir=data_dir, batch_size=batch_size, write=write,

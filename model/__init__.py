@@ -11,7 +11,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from redflags.markers import DESCRIPTIONS, MARKERS, STYLE_NOT_TRUTH
-from redflags.report import ArticleReport, MarkerSummary, SentenceScore
+from redflags.report import ArticleReport, MarkerSummary, SentenceScore, SkippedLine
 from redflags.scorer import Scorer, load
 from redflags.segment import Sentence, segment
 
@@ -28,6 +28,7 @@ __all__ = [
     "STYLE_NOT_TRUTH",
     "Scorer",
     "SentenceScore",
+    "SkippedLine",
     "Sentence",
     "__version__",
     "load",

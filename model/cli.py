@@ -251,6 +251,8 @@ def render_table(reports: list, console: Console, only_flagged: bool = False, mi
                                                f"--min-score {min_score:g}" if min_score is not None else "") if f)
             table.caption = f"{len(shown)} of {len(report.sentences)} sentences shown ({filters})"
         console.print(table)
+        if report.skipped:
+            console.print(f"{len(report.skipped)} boilerplate lines skipped (not scored)", style="dim")
         summary = Table(title="summary", title_justify="left")
         summary.add_column("marker", no_wrap=True)
         summary.add_column("sentences flagged", justify="right")

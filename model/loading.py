@@ -45,6 +45,12 @@ def load_for_scoring(directory: Path) -> tuple[RedflagsModel, Any]:
 
     config = read_config(directory)
     if not supports(config.encoder_config or {}) or not (directory / "tokenizer.json").is_file():
+        from redflags.extras import missing
+
+        absent = [d for d in missing("train") if d in ("transformers", "peft")]
+        if absent:  # the base install scores BERT encoders with tokenizer.json; others load through transformers
+            raise ModelLoadError(f"{directory}: this model (not a BERT encoder with tokenizer.json) loads through "
+                                 f"transformers: pip install 'redflags[train]' (missing: {', '.join(absent)})")
         model = RedflagsModel.from_pretrained(directory)
         if config.weights_format == "adapter":
             model.merge_adapters()  # the same scores, about 20% faster on CPU

@@ -111,6 +111,20 @@ class MarkerSummary:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class SkippedLine:
+    """A boilerplate line that was not scored (`text == article[start:end]`; `reason` as in
+    `redflags.segment.BOILERPLATE`: advertisement, newsletter prompt, photo credit, ...)."""
+
+    start: int
+    end: int
+    text: str
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"start": self.start, "end": self.end, "text": self.text, "reason": self.reason}
+
+
 @dataclass
 class ArticleReport:
     """The scores of one article. `text` is the article as given; sentences point into it."""
@@ -124,6 +138,7 @@ class ArticleReport:
     model_version: Optional[str] = None  # a short hash of its weights and thresholds (redflags.profile)
     # The model's reference profile of news articles; None when the model has none (no `profile`).
     reference: Optional[Reference] = field(default=None, repr=False, compare=False)
+    skipped: list[SkippedLine] = field(default_factory=list)  # boilerplate lines, not scored nor counted
 
     @property
     def summary(self) -> dict[str, MarkerSummary]:
@@ -185,6 +200,8 @@ class ArticleReport:
             "n_truncated": len(self.truncated_sentences),
             "summary": {m: s.to_dict() for m, s in self.summary.items()},
             "sentences": [s.to_dict() for s in self.sentences],
+            "n_skipped": len(self.skipped),
+            "skipped": [k.to_dict() for k in self.skipped],
         }
         profile = self.profile_dict()
         if profile is not None:  # (models without a reference profile omit it)
@@ -270,8 +287,20 @@ def _article_html(report: ArticleReport, number: int) -> str:
         )
     body: list[str] = []
     pos = 0
+    skipped = iter(report.skipped)
+    nxt = next(skipped, None)
+
+    def gap(a: int, b: int) -> str:  # the text between two sentences, its boilerplate lines greyed
+        nonlocal nxt
+        out = []
+        while nxt is not None and nxt.start < b:
+            out.append(e(report.text[a : nxt.start]))
+            out.append(f'<span class="skipped" title="skipped: {e(nxt.reason, quote=True)}">{e(nxt.text)}</span>')
+            a, nxt = nxt.end, next(skipped, None)
+        return "".join(out) + e(report.text[a:b])
+
     for s in report.sentences:
-        body.append(e(report.text[pos : s.start]))
+        body.append(gap(pos, s.start))
         tip_id = f"a{number}-s{s.number}"
         tip = f'<span class="tip" role="tooltip" id="{tip_id}">{e(_tip(s, report.thresholds))}</span>'
         num = f'<sup class="num">{s.number}</sup>'
@@ -298,7 +327,7 @@ def _article_html(report: ArticleReport, number: int) -> str:
             cls = "plain near" if near else "plain"
             body.append(f'<span class="{cls}" {focus}>{num}{e(s.text)}{tip}</span>')
         pos = s.end
-    body.append(e(report.text[pos:]))
+    body.append(gap(pos, len(report.text)))
     model = ""
     if report.model:
         version = f", version {e(report.model_version)}" if report.model_version else ""

@@ -20,8 +20,8 @@ import numpy as np
 
 from redflags import evidence as evidence_mod
 from redflags.evidence import Evidence
-from redflags.report import ArticleReport, SentenceScore
-from redflags.segment import Sentence, iter_sentences
+from redflags.report import ArticleReport, SentenceScore, SkippedLine
+from redflags.segment import Sentence, iter_segments
 
 if TYPE_CHECKING:  # (imported lazily at run time: see load)
     from redflags.profile import Reference
@@ -186,7 +186,10 @@ class Scorer:
         return result
 
     def save_pretrained(self, directory: str | Path, card: Optional[str] = None) -> Path:
-        """Write this scorer's model directory (adapters, head, config, tokenizer, card)."""
+        """Write this scorer's model directory (adapters, head, config, tokenizer, card); needs the training extras."""
+        from redflags.extras import require
+
+        require("train", "save_pretrained", api=True)
         if card is None and self.model_dir is not None and (Path(self.model_dir) / "README.md").is_file():
             card = (Path(self.model_dir) / "README.md").read_text(encoding="utf-8")
         model = self.model
@@ -276,7 +279,10 @@ class Scorer:
                 _check_text(text, f"texts[{k}]")
                 article = _Pending(text, sources[k] if sources is not None else None)
                 pending.append(article)
-                for sent in iter_sentences(text):
+                for sent in iter_segments(text):
+                    if sent.skipped is not None:  # a boilerplate line: reported, not scored
+                        article.skipped.append(SkippedLine(sent.start, sent.end, sent.text, sent.skipped))
+                        continue
                     pool.append((article, sent))
                     article.n_sentences += 1
                     if len(pool) >= pool_size:
@@ -328,6 +334,7 @@ class Scorer:
             model=self.model_name,
             model_version=self.model_version,
             reference=self.reference,
+            skipped=article.skipped,
         )
 
 
@@ -337,6 +344,7 @@ class _Pending:
         self.text = text
         self.source = source
         self.scored: list[SentenceScore] = []
+        self.skipped: list[SkippedLine] = []
         self.n_sentences = 0
         self.segmented = False
 

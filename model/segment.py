@@ -13,7 +13,16 @@ pysbd does not see:
 - a single line break inside a paragraph is read as a space, so "part of the U.S.\\nEuropean
   Command" stays one sentence (pysbd alone would split at the line break);
 - a paragraph of short lines (at least 3, median 24 characters or fewer: a list, a table, one word
-  per line) is read one line at a time (inside a line, pysbd still splits sentences).
+  per line) is read one line at a time (inside a line, pysbd still splits sentences);
+- a line that ends with a sentence-final mark (``.!?…``, then closing quotes or brackets) before a
+  line that starts like a sentence (capital, digit, opening quote) ends a sentence, unless its last
+  word is an abbreviation ("U.S.", "Dept.", "Jan.": pysbd's list, or a word with an inner full stop,
+  or a single letter); in a paragraph that is not hard-wrapped a final colon does as well. Each line
+  then reaches pysbd alone, so an unbalanced quote can no longer carry a sentence over the next
+  lines (pysbd keeps text between quotes together);
+- a boilerplate line (advertisement, newsletter prompt, photo or wire credit, "Read more"; the list
+  is ``BOILERPLATE``) is a segment of its own, marked skipped: `iter_segments` yields it with its
+  reason, `segment` and `iter_sentences` (what is scored and trained on) leave it out.
 
 Long paragraphs are fed to pysbd in windows of a few thousand characters (pysbd slows down
 super-linearly on long inputs); the last sentence of each window is carried into the next, so a
@@ -49,13 +58,47 @@ _FUNCTION_WORDS = frozenset(
 )
 
 
+# Whole lines that are page furniture, not article text: (reason, pattern matched against the
+# stripped line, case-insensitive). Kept short and specific: a false match hides a real sentence.
+BOILERPLATE: tuple[tuple[str, str], ...] = (
+    ("advertisement", r"(?:advertisement|advertising|sponsored(?: content)?|ad)[.:]?"
+                      r"|(?:advertisement\W+)?story continues below(?: advertisement)?.*"
+                      r"|.{0,40}\W+story continues below"),
+    ("newsletter prompt", r"sign up\b.*|thank you for signing up!?|subscribe(?: now| here| today| to\b.*| for\b.*)?[.!:]?"
+                          r"|.{0,80}\bin your inbox\b.{0,80}|enter your email(?: address)?.*|email \*"),
+    ("photo credit", r"\(?[\w ./&-]{0,40}\b(?:photo|photograph|image|picture)s?\b ?(?:credit)?\s*[:/].{0,80}"
+                     r"|(?:photo|image|picture)s? (?:by|courtesy of)\b.{0,80}|credit:.{0,80}"
+                     r"|[\w ./&-]{0,40}/getty images\)?\.?|getty images\.?"),
+    ("wire credit", r"\(?(?:the )?(?:associated press|ap|reuters|afp|agence france-presse|upi)\)?\.?"),
+    ("share prompt", r"share (?:this|on)\b.{0,40}|(?:click|tap) here\b.{0,80}|follow us on\b.{0,60}"),
+    ("read more", r"(?:read|see) more\b.{0,120}|related(?: articles?| stories| coverage)?:.{0,120}|continue reading.{0,40}"),
+)
+_BOILERPLATE = [(reason, re.compile(rf"(?:{rx})", re.IGNORECASE)) for reason, rx in BOILERPLATE]
+
+
+def boilerplate_reason(line: str) -> str | None:
+    """Why a whole line is boilerplate (a `BOILERPLATE` reason), or None for article text."""
+    s = line.strip()
+    if not s or len(s) > 240:
+        return None
+    for reason, rx in _BOILERPLATE:
+        if rx.fullmatch(s):
+            return reason
+    return None
+
+
 @dataclass(frozen=True)
 class Sentence:
-    """One sentence: its text and its [start, end) character offsets in the article."""
+    """One segment: its text and its [start, end) character offsets in the article.
+
+    `skipped` is None for a sentence, or why the segment is not scored (a boilerplate line: see
+    `BOILERPLATE`); only `iter_segments` yields skipped segments.
+    """
 
     text: str
     start: int
     end: int
+    skipped: str | None = None
 
 
 def segment(text: str) -> list[Sentence]:
@@ -65,10 +108,22 @@ def segment(text: str) -> list[Sentence]:
 
 def iter_sentences(text: str) -> Iterator[Sentence]:
     """Yield the sentences of `text` one by one (memory stays bounded for very long articles)."""
+    for s in iter_segments(text):
+        if s.skipped is None:
+            yield s
+
+
+def iter_segments(text: str) -> Iterator[Sentence]:
+    """Yield the sentences and the skipped boilerplate lines of `text`, in text order."""
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, got {type(text).__name__}")
-    for start, end in _blocks(text):
-        yield from _segment_block(text, start, end)
+    for start, end, skipped in _blocks(text):
+        if skipped is not None:
+            sent = _trimmed(text, start, end)
+            if sent is not None:
+                yield Sentence(sent.text, sent.start, sent.end, skipped)
+        else:
+            yield from _segment_block(text, start, end)
 
 
 # --- layout: paragraphs, headings, list items -------------------------------------------------
@@ -109,11 +164,17 @@ def _is_heading(line: str, next_line: str | None, at_boundary: bool, wrapped: bo
     return shouting or (not wrapped and (title_case or short_before_longer))
 
 
+# A paragraph is hard-wrapped when at least this share of its line breaks fall before a lower-case
+# word (wrapped prose: most of them; one sentence per line: a stray few, from a broken-off line).
+_WRAPPED_SHARE = 0.25
+
+
 def _hard_wrapped(text: str, lines: list[tuple[int, int]]) -> list[bool]:
-    """Per line: whether its paragraph is hard-wrapped (some line break falls before a lower-case word)."""
+    """Per line: whether its paragraph is hard-wrapped (enough line breaks fall before a lower-case word)."""
     out = [False] * len(lines)
     for para in _paragraphs(text, lines):
-        flag = any(text[lines[j + 1][0] : lines[j + 1][1]].lstrip()[:1].islower() for j in para[:-1])
+        lower = sum(text[lines[j + 1][0] : lines[j + 1][1]].lstrip()[:1].islower() for j in para[:-1])
+        flag = lower > 0 and lower >= _WRAPPED_SHARE * (len(para) - 1)
         for j in para:
             out[j] = flag
     return out
@@ -144,15 +205,55 @@ def _itemised(text: str, lines: list[tuple[int, int]]) -> list[bool]:
     out = [False] * len(lines)
     for para in _paragraphs(text, lines):
         if len(para) >= _ITEM_LINES:
-            lengths = sorted(len(text[lines[j][0] : lines[j][1]].strip()) for j in para)
-            if lengths[len(lengths) // 2] <= _ITEM_MEDIAN_CHARS:
+            lengths = [len(text[lines[j][0] : lines[j][1]].strip()) for j in para]
+            if sorted(lengths)[len(lengths) // 2] <= _ITEM_MEDIAN_CHARS:
                 for j in para:
                     out[j] = True
+            # A run of short lines inside a paragraph of long ones (a list of names between sentences).
+            run: list[int] = []
+            for j, n in [*zip(para, lengths), (-1, _ITEM_MEDIAN_CHARS + 1)]:
+                if n <= _ITEM_MEDIAN_CHARS:
+                    run.append(j)
+                    continue
+                if len(run) >= _ITEM_LINES:
+                    for r in run:
+                        out[r] = True
+                run = []
     return out
 
 
-def _blocks(text: str) -> Iterator[tuple[int, int]]:
-    """Spans that no sentence crosses: paragraphs, heading lines, list items, lines of itemised paragraphs."""
+_FINAL_AT_END = re.compile(r"[.!?…][\"'”’»)\]]*$")
+_STARTS_LIKE_SENTENCE = re.compile(r"[\"'“‘«(\[]*[A-Z0-9À-Þ]")
+
+
+@lru_cache(maxsize=1)
+def _abbreviations() -> frozenset[str]:
+    from pysbd.languages import Language
+
+    abbr = Language.get_language_code("en").Abbreviation
+    return frozenset(a.lower() for a in (*abbr.ABBREVIATIONS, *abbr.PREPOSITIVE_ABBREVIATIONS, *abbr.NUMBER_ABBREVIATIONS))
+
+
+def _ends_at_line_break(line: str, next_line: str | None, wrapped: bool) -> bool:
+    """Whether a line break after `line` ends a sentence (see the module docstring)."""
+    s = line.rstrip()
+    if next_line is None or not _STARTS_LIKE_SENTENCE.match(next_line.lstrip()):
+        return False
+    if s.endswith(":"):
+        return not wrapped
+    if not _FINAL_AT_END.search(s):
+        return False
+    word = s.split()[-1].strip("\"'“”‘’«»()[]")
+    if word.endswith("."):
+        stem = word.rstrip(".")
+        if "." in stem or (len(stem) == 1 and stem.isalpha()) or stem.lower() in _abbreviations():
+            return False  # "U.S.", "J.", "Dept.": pysbd decides
+    return True
+
+
+def _blocks(text: str) -> Iterator[tuple[int, int, str | None]]:
+    """Spans that no sentence crosses (paragraphs, heading lines, list items, lines of itemised
+    paragraphs, lines that end a sentence), with the skip reason of a boilerplate line (else None)."""
     lines = list(_lines(text))
     wrapped = _hard_wrapped(text, lines)
     itemised = _itemised(text, lines)
@@ -163,7 +264,14 @@ def _blocks(text: str) -> Iterator[tuple[int, int]]:
         line = text[ls:le]
         if not line.strip():  # blank line: paragraph break
             if block_start is not None:
-                yield block_start, block_end
+                yield block_start, block_end, None
+            block_start, prev_ends_sentence = None, True
+            continue
+        reason = boilerplate_reason(line)
+        if reason is not None:  # a boilerplate line ends the sentence before it and is skipped
+            if block_start is not None:
+                yield block_start, block_end, None
+            yield ls, le, reason
             block_start, prev_ends_sentence = None, True
             continue
         nxt = None
@@ -172,17 +280,17 @@ def _blocks(text: str) -> Iterator[tuple[int, int]]:
             nxt = text[ns:ne] if text[ns:ne].strip() else None
         if itemised[i]:
             if block_start is not None:
-                yield block_start, block_end
-            yield ls, le  # one item per line
+                yield block_start, block_end, None
+            yield ls, le, None  # one item per line
             block_start, prev_ends_sentence = None, True
             continue
         if _LIST_ITEM.match(line) and block_start is not None:
-            yield block_start, block_end  # a list item starts a new sentence
+            yield block_start, block_end, None  # a list item starts a new sentence
             block_start = None
         if _is_heading(line, nxt, at_boundary=prev_ends_sentence or block_start is None, wrapped=wrapped[i]):
             if block_start is not None:
-                yield block_start, block_end
-            yield ls, le
+                yield block_start, block_end, None
+            yield ls, le, None
             block_start, prev_ends_sentence = None, True
             continue
         if block_start is None:
@@ -190,12 +298,15 @@ def _blocks(text: str) -> Iterator[tuple[int, int]]:
         block_end = le
         stripped = line.rstrip()
         prev_ends_sentence = bool(stripped) and stripped[-1] in ".!?…\"”’"
-        if _LIST_ITEM.match(line) and nxt is not None and not nxt[:1].isspace():
-            # An unindented line after a list item is not its continuation.
-            yield block_start, block_end
+        if (_LIST_ITEM.match(line) and nxt is not None and not nxt[:1].isspace()) or _ends_at_line_break(
+            line, nxt, wrapped[i]
+        ):
+            # An unindented line after a list item is not its continuation; a final mark at a line
+            # break before a sentence start ends the sentence.
+            yield block_start, block_end, None
             block_start, prev_ends_sentence = None, True
     if block_start is not None:
-        yield block_start, block_end
+        yield block_start, block_end, None
 
 
 # --- prose: pysbd inside one block ----------------------------------------------------------------
@@ -232,7 +343,30 @@ def _pysbd_starts(chunk: str) -> list[int]:
     first = len(chunk) - len(chunk.lstrip())
     if not starts or starts[0] != first:
         starts.insert(0, first)
-    return starts
+    return _closing_marks_stay(chunk, starts)
+
+
+_CLOSING = frozenset("\"'”’»)]")
+
+
+def _closing_marks_stay(chunk: str, starts: list[int]) -> list[int]:
+    """Closing quotes and brackets that touch the end of a sentence belong to it.
+
+    pysbd, given a quote that closes without opening in the same text (a quote over several lines),
+    cuts 'there.”' into 'there.' and '”': the mark moves back to its sentence, and a start left
+    with nothing but such marks is dropped.
+    """
+    out = starts[:1]
+    for k, i in enumerate(starts[1:], 1):
+        stop = starts[k + 1] if k + 1 < len(starts) else len(chunk)
+        if not chunk[i - 1].isspace():
+            while i < stop and chunk[i] in _CLOSING:
+                i += 1
+            while i < stop and chunk[i].isspace():
+                i += 1
+        if i < stop:
+            out.append(i)
+    return out
 
 
 def _trimmed(text: str, start: int, end: int) -> Sentence | None:

@@ -18,6 +18,7 @@ PIECES = st.sampled_from([
     "Officials said it may rain.", "Sources say", "U.S.", "Dr.", "\n", "\r\n", "\r", "\n\n", " ", "\t", "\x00",
     "\x0b", "\x1f", "\u2028", "\ud800", "\udfff", "\ufeff", "\u200b", "مرحبا بالعالم.", "שלום.", "这是一个句子。",
     "日本語の文です!", "🔥", "e\u0301", "— ", "“", "”", "- ", "1. ", "#", "A" * 300, "x" * 2000, ".", "?!", "…",
+    "Advertisement", "\nSign Up Thank you for signing up!\n", "(AP Photo/Jane Doe)", "ASSOCIATED PRESS.", "Read more",
 ])
 TEXTS = st.lists(st.one_of(PIECES, st.text(max_size=40)), max_size=25).map("".join)
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
@@ -34,13 +35,15 @@ def scorer(tiny_model_dir: Path):
 @FUZZ
 @given(TEXTS)
 def test_segmenter_offsets_are_exact(text: str) -> None:
-    from redflags.segment import segment
+    from redflags.segment import iter_segments, segment
 
     last = 0
-    for s in segment(text):
+    segments = list(iter_segments(text))
+    for s in segments:  # sentences and skipped boilerplate lines
         assert text[s.start:s.end] == s.text and s.text == s.text.strip() and s.text
         assert s.start >= last
         last = s.end
+    assert segment(text) == [s for s in segments if s.skipped is None]
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow,

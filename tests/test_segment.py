@@ -132,3 +132,95 @@ def test_iter_sentences_is_lazy_and_rejects_non_str() -> None:
     assert next(it) == Sentence("One.", 0, 4)
     with pytest.raises(TypeError, match="str"):
         segment(b"bytes")  # type: ignore[arg-type]
+
+
+# --- real-article layout: one sentence per line, boilerplate lines, quotes over several lines ------
+
+ARTICLE = """Harbour town votes to close its ferry pier
+
+The council of Port Elsby voted 7-2 on Tuesday to close the ferry pier for two years.
+(AP Photo/Maria Lindqvist)
+Residents had asked for a delay. "We were told the pier was safe.
+Then they told us it was not.
+Now nobody will say who decided," said Tom Berger, who runs a cafe by the water.
+Advertisement
+The mayor, Ana Ruiz, said the repairs could cost $4 million.
+ASSOCIATED PRESS.
+Get the Morning Brief in your inbox: the news you need before breakfast.
+Sign Up Thank you for signing up!
+Officials from the U.S.
+Army Corps of Engineers will inspect the pier next month.
+Photo: The pier at low tide on Monday.
+
+Read more: Ferry operators fear a long closure
+"""
+
+
+def test_article_with_boilerplate_and_a_quote_over_three_lines() -> None:
+    from redflags.segment import iter_segments
+
+    segments = list(iter_segments(ARTICLE))
+    for s in segments:
+        assert ARTICLE[s.start : s.end] == s.text
+    kept = [s.text for s in segments if s.skipped is None]
+    assert kept == [
+        "Harbour town votes to close its ferry pier",
+        "The council of Port Elsby voted 7-2 on Tuesday to close the ferry pier for two years.",
+        "Residents had asked for a delay.",
+        '"We were told the pier was safe.',
+        "Then they told us it was not.",
+        'Now nobody will say who decided," said Tom Berger, who runs a cafe by the water.',
+        "The mayor, Ana Ruiz, said the repairs could cost $4 million.",
+        "Officials from the U.S.\nArmy Corps of Engineers will inspect the pier next month.",
+    ]
+    assert [(s.text, s.skipped) for s in segments if s.skipped] == [
+        ("(AP Photo/Maria Lindqvist)", "photo credit"),
+        ("Advertisement", "advertisement"),
+        ("ASSOCIATED PRESS.", "wire credit"),
+        ("Get the Morning Brief in your inbox: the news you need before breakfast.", "newsletter prompt"),
+        ("Sign Up Thank you for signing up!", "newsletter prompt"),
+        ("Photo: The pier at low tide on Monday.", "photo credit"),
+        ("Read more: Ferry operators fear a long closure", "read more"),
+    ]
+    assert segment(ARTICLE) == [s for s in segments if s.skipped is None]
+
+
+@pytest.mark.parametrize("line", [
+    "Advertisement", "ADVERTISEMENT", "Story continues below advertisement", "Sign up for our free newsletter.",
+    "Subscribe", "(AP Photo/Evan Vucci)", "(Reuters photo: Jane Doe)", "Photo by John Smith", "Getty Images",
+    "AFP/Getty Images", "Credit: Jane Doe", "ASSOCIATED PRESS", "(AP)", "Reuters", "Share this article",
+    "Click here to read the full report", "READ MORE:", "Related: Council votes again",
+])
+def test_boilerplate_lines(line: str) -> None:
+    from redflags.segment import boilerplate_reason
+
+    assert boilerplate_reason(line) is not None
+
+
+@pytest.mark.parametrize("line", [
+    "The Associated Press reported that the pier was closed.", "Photographs of the pier were shared widely.",
+    "Readers signed up in their thousands.", "He said he would sign up for the army.", "Subscribers pay $5 a month.",
+    "The advertisement ran for a week.", "Reuters and AP both reported the vote.",
+])
+def test_sentences_that_look_like_boilerplate_are_kept(line: str) -> None:
+    from redflags.segment import boilerplate_reason
+
+    assert boilerplate_reason(line) is None
+    assert texts(line) == [line]
+
+
+def test_closing_quote_stays_with_its_sentence() -> None:
+    # A quote that opened on an earlier line closes here: pysbd alone cuts the mark off.
+    assert texts("they told us.\nThe kids are not forced to be there.”\nShe left.") == [
+        "they told us.",
+        "The kids are not forced to be there.”",
+        "She left.",
+    ]
+
+
+@pytest.mark.parametrize("text", [
+    "Officials of the U.S.\nEuropean Command met.", "The letter was sent to Gov.\nRick Scott on Monday.",
+    "It was signed by J.\nSmith, the clerk.",
+])
+def test_line_break_after_an_abbreviation_is_left_to_pysbd(text: str) -> None:
+    assert texts(text) == [text]

@@ -25,6 +25,16 @@ def _fail(message: str) -> None:
     raise typer.Exit(1)
 
 
+def _need_training_extras(command: str) -> None:
+    """One error line naming `pip install 'redflags[train]'` when a training package is missing."""
+    from redflags.extras import MissingExtraError, require
+
+    try:
+        require("train", command)
+    except MissingExtraError as e:
+        _fail(str(e))
+
+
 def train_command(
     config: Path = typer.Argument(..., help="YAML run config, e.g. configs/default.yaml.", show_default=False),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Model directory to write (what `redflags score --model` loads); default: output.dir of the config.", show_default=False),
@@ -42,6 +52,7 @@ def train_command(
 
     Several processes (data parallel): launch this command with `torchrun --nproc_per_node N -m redflags
     train ...` or `accelerate launch --num_processes N -m redflags train ...`; only the main process writes."""
+    _need_training_extras("train")
     from redflags.training.config import ConfigError, load_config
 
     extra = list(overrides)
@@ -103,6 +114,7 @@ def stats_command(
     rebuild: bool = typer.Option(False, "--rebuild", help="Rebuild the cached dataset."),
 ) -> None:
     """Per split, corpus and marker: positives, negatives and unknowns (after de-duplication)."""
+    _need_training_extras("data stats")
     from redflags.training.config import ConfigError, load_config
     from redflags.training.corpora import CORPORA, CorpusError
     from redflags.training.dataset import (
@@ -148,6 +160,7 @@ def annotations_command(
     out: Optional[Path] = typer.Option(None, "--out", help="Also write the report (Markdown) to this file."),
 ) -> None:
     """The news annotations: articles, sentences and positives per split and sample; agreement (kappa, evidence F1)."""
+    _need_training_extras("data annotations")
     from redflags.atomic import write_text
     from redflags.training.corpora import CorpusError
     from redflags.training.corpora.news_annotations import read_annotations
@@ -167,6 +180,7 @@ def convert_command(
     target: Path = typer.Argument(..., help="New model directory to write (current format).", show_default=False),
 ) -> None:
     """Rewrite a model directory in the current format (Hugging Face config.json, PEFT adapter files)."""
+    _need_training_extras("convert")
     from redflags.modeling import ModelLoadError, RedflagsModel
 
     if target.exists():
@@ -190,6 +204,7 @@ def card_command(
                                       "e.g. 'Test split=runs/eval-test/metrics.json'."),
 ) -> None:
     """Rewrite a model's card, adding the evaluation harness's metrics (with the commands that produced them)."""
+    _need_training_extras("card")
     import json
 
     from redflags.training.card import write_card
