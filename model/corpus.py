@@ -81,10 +81,11 @@ def sentence_schema(markers: Sequence[str]) -> Any:
 def article_schema(markers: Sequence[str], extras: Any) -> Any:
     """Arrow schema of the article table: summary columns, then the input's extra fields."""
     pa = _needs_pyarrow()
-    fields = [("id", pa.string()), ("position", pa.int64()), ("sentences", pa.int32())]
+    fields = [("id", pa.string()), ("position", pa.int64()), ("sentences", pa.int32()), ("skipped_lines", pa.int32())]
     for m in markers:
+        # percentile_<m>: against the model's reference news articles (profile.py); null without a reference
         fields += [(f"flagged_{m}", pa.int32()), (f"share_{m}", pa.float32()), (f"max_{m}", pa.float32()),
-                   (f"max_sentence_{m}", pa.int32())]
+                   (f"max_sentence_{m}", pa.int32()), (f"percentile_{m}", pa.float32())]
     fields += [("model_name", pa.string()), ("model_version", pa.string())]
     return pa.schema(fields + [(column, extras.field(name).type) for name, column in _extra_columns(fields, extras)])
 
@@ -161,11 +162,14 @@ def score_shard(scorer: Any, corpus: CorpusInput, job: ShardJob, out: Path, iden
         art["id"].append(article.id)
         art["position"].append(article.position)
         art["sentences"].append(len(report.sentences))
+        art["skipped_lines"].append(len(report.skipped))
+        profile = report.profile or {}
         for m, ms in report.summary.items():
             art[f"flagged_{m}"].append(ms.flagged)
             art[f"share_{m}"].append(ms.share)
             art[f"max_{m}"].append(ms.max_score)
             art[f"max_sentence_{m}"].append(ms.max_sentence)
+            art[f"percentile_{m}"].append(profile[m].percentile if m in profile else None)
         art["model_name"].append(identity["name"])
         art["model_version"].append(identity["version"])
         for name, column in extra_cols:

@@ -8,8 +8,12 @@ such buffer is freed, so later ones come from the heap, where freed blocks of th
 up. A fixed threshold of 1 MB sends every large buffer to mmap, which returns it to the system when
 it is freed.
 
-This changes a process-wide allocator setting, once, when a model is loaded (`redflags.load`), and
-only where the C library is glibc; `REDFLAGS_MALLOC_TUNING=0` leaves the allocator alone.
+It is a trade, so it is opt-in: `REDFLAGS_MALLOC_TUNING=1` in the environment. Measured on this
+project's machine (2 CPU cores; 2,482 sentences of 60 news articles, 1 thread, two rounds each):
+peak RSS 504 MB instead of 705 MB, but 60 instead of 75 sentences/s, because every large buffer is
+then a fresh mapping whose pages the kernel zeroes again (a 4 MB threshold: 620 MB at 64 sentences/s).
+For the 5 MB article: 622 MB peak instead of 1,160 MB. It changes a process-wide allocator setting,
+once, when a model is loaded (`redflags.load`), and only where the C library is glibc.
 """
 
 from __future__ import annotations
@@ -29,11 +33,12 @@ _done = False
 
 
 def tune_allocator() -> bool:
-    """Fix glibc's mmap and trim thresholds (once per process); False where not glibc or switched off."""
+    """With REDFLAGS_MALLOC_TUNING=1: fix glibc's mmap and trim thresholds (once per process).
+    False where not asked for or not glibc."""
     global _done
     if _done:
         return True
-    if os.environ.get("REDFLAGS_MALLOC_TUNING", "1") == "0":
+    if os.environ.get("REDFLAGS_MALLOC_TUNING", "0") != "1":
         return False
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")

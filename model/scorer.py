@@ -394,7 +394,7 @@ def load(path: str | Path | None = None, device: Optional[str] = None, dtype: st
         torch.set_num_threads(threads)
     from redflags.memory import tune_allocator
 
-    tune_allocator()  # (freed activation buffers go back to the system: memory.py)
+    tune_allocator()  # opt-in (REDFLAGS_MALLOC_TUNING=1): lower peak memory, slower scoring (memory.py)
 
     if path is None:
         directory = DEFAULT_MODEL_DIR

@@ -25,7 +25,7 @@ from redflags.markers import MARKERS, TECHNIQUES  # noqa: E402
 ARTICLES = [
     "Officials said the bridge would reopen in May. Critics say the repairs were rushed. It is unclear whether the "
     "budget will hold.",
-    "The council met on Tuesday.\n\nIt approved the plan by seven votes to two. A leaked memo, seen by this paper, "
+    "The council met on Tuesday.\n\nAdvertisement\n\nIt approved the plan by seven votes to two. A leaked memo, seen by this paper, "
     "suggests the cost may double.",
     "SHOCKING: the miracle root they don't want you to know about! Doctors are terrified.",
     "Rain fell across the region. The U.S.\nNational Weather Service expects more on Friday.",
@@ -86,9 +86,11 @@ def test_jsonl_tables_match_scoring_the_articles_one_by_one(tmp_path: Path, evid
     articles = _table(tmp_path / "out", "articles").to_pylist()
     assert [a["id"] for a in articles] == [r["id"] for r in rows]
     for a, rep in zip(articles, reports):
-        assert a["sentences"] == len(rep.sentences)
+        assert a["sentences"] == len(rep.sentences) and a["skipped_lines"] == len(rep.skipped)
         for m, ms in rep.summary.items():
             assert a[f"flagged_{m}"] == ms.flagged and a[f"max_sentence_{m}"] == ms.max_sentence
+            assert a[f"percentile_{m}"] is None  # (the tiny model has no reference profile)
+    assert [a["skipped_lines"] for a in articles[:3]] == [0, 1, 0]  # "Advertisement" is not scored
     # Extra fields are carried through with one type per column: ints stay ints, lists become JSON text.
     schema = pq.read_schema(tmp_path / "out" / "articles" / "part-00000.parquet")
     assert schema.field("year").type == pa.int64() and schema.field("tags").type == pa.string()
