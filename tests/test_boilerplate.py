@@ -50,7 +50,8 @@ def test_html_greys_skipped_lines_and_keeps_in_sentence_line_breaks_inline(repor
     assert ".text { white-space: pre-wrap; }" in css  # paragraph breaks between sentences stay visible
     # Every character of the article is on the page once, in order (sentences, gaps, skipped lines).
     body = page[page.index('<div class="text">') : page.index("</div></section>")]
-    body = re.sub(r'<sup[^>]*>.*?</sup>|<span class="chips">(?:<span[^>]*>[^<]*</span>)*</span>', "", body)
+    body = re.sub(r'<sup[^>]*>.*?</sup>|<span class="chips">(?:<span[^>]*>[^<]*</span>)*</span>'
+                  r'|<span class="tip"[^>]*>[^<]*</span>', "", body)  # numbers, chips and score tooltips
     assert html.unescape(re.sub(r"<[^>]+>", "", body)) == ARTICLE
 
 
