@@ -79,10 +79,9 @@ def run_ray(corpus: CorpusInput, jobs: list[ShardJob], out: Path, model_dir: Pat
     try:
         ctx = ray.data.DataContext.get_current()
         # Our own bar (corpus.py) counts articles and sentences; Ray's bars and INFO lines would break it.
-        ray_log = logging.getLogger("ray.data")
-        ray_log.setLevel(logging.ERROR)  # (setting the flag logs a warning about itself)
         ctx.enable_progress_bars = False
-        ray_log.setLevel(logging.WARNING)
+        logging.getLogger("ray.data").setLevel(logging.WARNING)
+        logging.getLogger("ray.data._internal.progress").setLevel(logging.ERROR)  # ("progress bars disabled")
         ctx.print_on_execution_start = False
         cpus = float(ray.cluster_resources().get("CPU", 1))
         threads = threads or 1
