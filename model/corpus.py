@@ -78,22 +78,27 @@ def sentence_schema(markers: Sequence[str]) -> Any:
     )
 
 
-def article_schema(markers: Sequence[str], extras: Any) -> Any:
-    """Arrow schema of the article table: summary columns, then the input's extra fields."""
+def _summary_fields(markers: Sequence[str]) -> list[tuple[str, Any]]:
+    """The article table's own columns (name, Arrow type), before the input's extra fields."""
     pa = _needs_pyarrow()
     fields = [("id", pa.string()), ("position", pa.int64()), ("sentences", pa.int32()), ("skipped_lines", pa.int32())]
     for m in markers:
         # percentile_<m>: against the model's reference news articles (profile.py); null without a reference
         fields += [(f"flagged_{m}", pa.int32()), (f"share_{m}", pa.float32()), (f"max_{m}", pa.float32()),
                    (f"max_sentence_{m}", pa.int32()), (f"percentile_{m}", pa.float32())]
-    fields += [("model_name", pa.string()), ("model_version", pa.string())]
-    return pa.schema(fields + [(column, extras.field(name).type) for name, column in _extra_columns(fields, extras)])
+    return fields + [("model_name", pa.string()), ("model_version", pa.string())]
 
 
-def _extra_columns(fields: Sequence[tuple[str, Any]], extras: Any) -> list[tuple[str, str]]:
+def _extra_columns(markers: Sequence[str], extras: Any) -> list[tuple[str, str]]:
     """(input field, column) per extra field: an extra named like a summary column becomes "input_<name>"."""
-    taken = {name for name, _ in fields}
+    taken = {name for name, _ in _summary_fields(markers)}
     return [(name, f"input_{name}" if name in taken else name) for name in extras.names]
+
+
+def article_schema(markers: Sequence[str], extras: Any) -> Any:
+    """Arrow schema of the article table: summary columns, then the input's extra fields."""
+    extra = [(column, extras.field(name).type) for name, column in _extra_columns(markers, extras)]
+    return _needs_pyarrow().schema(_summary_fields(markers) + extra)
 
 
 def error_schema() -> Any:
@@ -137,11 +142,12 @@ def score_shard(scorer: Any, corpus: CorpusInput, job: ShardJob, out: Path, iden
     bad = [r for r in rows if isinstance(r, BadRow)]
     reports = _score_articles(scorer, articles, bad, batch_size, pool_size)
 
-    sent: dict[str, list[Any]] = {name: [] for name in sentence_schema(markers).names}
-    art: dict[str, list[Any]] = {name: [] for name in article_schema(markers, corpus.extras_schema()).names}
     extras = corpus.extras_schema()
-    summary_fields = [(n, None) for n in art][: len(art) - len(extras.names)]
-    extra_cols = _extra_columns(summary_fields, extras)
+    schemas = {"sentences": sentence_schema(markers), "articles": article_schema(markers, extras),
+               "errors": error_schema()}
+    sent: dict[str, list[Any]] = {name: [] for name in schemas["sentences"].names}
+    art: dict[str, list[Any]] = {name: [] for name in schemas["articles"].names}
+    extra_cols = _extra_columns(markers, extras)
     for article, report in reports:
         for s in report.sentences:
             sent["id"].append(article.id)
@@ -177,11 +183,8 @@ def score_shard(scorer: Any, corpus: CorpusInput, job: ShardJob, out: Path, iden
     errors = {"position": [b.position for b in bad], "id": [b.id for b in bad], "where": [b.where for b in bad],
               "reason": [b.reason for b in bad]}
 
-    tables = {
-        "sentences": pa.Table.from_pydict(sent, schema=sentence_schema(markers)),
-        "articles": pa.Table.from_pydict(art, schema=article_schema(markers, corpus.extras_schema())),
-        "errors": pa.Table.from_pydict(errors, schema=error_schema()),
-    }
+    tables = {name: pa.Table.from_pydict(columns, schema=schemas[name])
+              for name, columns in (("sentences", sent), ("articles", art), ("errors", errors))}
     counts = ShardCounts(job.index, len(reports), tables["sentences"].num_rows, len(bad),
                          round(time.perf_counter() - began, 3))
     _commit_shard(out, job, tables, counts)
@@ -385,7 +388,7 @@ def score_corpus(
         log.info("%d shards of %d articles: %d committed earlier, %d to score", len(jobs), shard_size,
                  len(jobs) - len(pending), len(pending))
         began = time.perf_counter()
-        bar = _bar(sum(j.stop - j.start for j in pending), show_progress)
+        bar = _Bar(sum(j.stop - j.start for j in pending), show_progress)
         try:
             if engine == "local":
                 for job in pending:
@@ -499,6 +502,3 @@ class _Bar:
         if self.bar is not None:
             self.bar.close()
 
-
-def _bar(total: int, show: bool) -> _Bar:
-    return _Bar(total, show)
