@@ -9,8 +9,8 @@ up. A fixed threshold of 1 MB sends every large buffer to mmap, which returns it
 it is freed.
 
 It is a trade, so it is opt-in: `REDFLAGS_MALLOC_TUNING=1` in the environment. Measured on this
-project's machine (2 CPU cores; 2,482 sentences of 60 news articles, 1 thread, two rounds each):
-peak RSS 504 MB instead of 705 MB, but 60 instead of 75 sentences/s, because every large buffer is
+project's machine with benchmarks/bench_memory.py (2,482 sentences of 60 news articles, 1 thread,
+two rounds each): peak RSS 503 MB instead of 722 MB, but 66 instead of 83 sentences/s, because every large buffer is
 then a fresh mapping whose pages the kernel zeroes again (a 4 MB threshold: 620 MB at 64 sentences/s).
 For the 5 MB article: 622 MB peak instead of 1,160 MB. It changes a process-wide allocator setting,
 once, when a model is loaded (`redflags.load`), and only where the C library is glibc.
