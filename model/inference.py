@@ -14,6 +14,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 import torch
+from redflags.memory import release
 from redflags.tokenizer import ScoringTokenizer
 
 DEFAULT_BATCH_SIZE = 32
@@ -127,8 +128,11 @@ def predict_outputs(model: torch.nn.Module, ids: Sequence[Sequence[int]], pad_id
     was_training = model.training
     model.eval()
     order = np.argsort([len(s) for s in ids], kind="stable")
+    on_cpu = torch.device(device).type == "cpu"
     try:
         for start in range(0, len(order), batch_size):
+            if on_cpu:
+                release()  # the last batch's activations, freed by now, go back to the system (memory.py)
             rows = order[start : start + batch_size]
             input_ids, mask = pad_batch([ids[r] for r in rows], pad_id)
             if not tokens:

@@ -1,51 +1,50 @@
 """Keep the resident memory of scoring near what is live, on glibc (Linux).
 
-Measured (benchmarks/bench_scoring.py, a 5 MB article): scoring held about 750 MB more than the
-model itself, and `malloc_trim` gave back nearly all of it at once, so it was freed memory that
-glibc kept, not live objects. The encoder's activations are a few MB to tens of MB per batch, and
-their sizes change with every length-sorted batch; glibc raises its mmap threshold after the first
-such buffer is freed, so later ones come from the heap, where freed blocks of the wrong size pile
-up. A fixed threshold of 1 MB sends every large buffer to mmap, which returns it to the system when
-it is freed.
+Scoring's memory beyond the model is not live objects but freed activation buffers that glibc keeps.
+The encoder's activations are a few MB to tens of MB per batch and their sizes change with every
+length-sorted batch; glibc serves them from its heap (its adaptive mmap threshold rises after the
+first one is freed), where freed blocks of the wrong size pile up between small live objects and
+are never given back. A 5 MB article peaked at 1,160 MB that way, with about 440 MB live.
 
-It is a trade, so it is opt-in: `REDFLAGS_MALLOC_TUNING=1` in the environment. Measured on this
-project's machine with benchmarks/bench_memory.py (2,482 sentences of 60 news articles, 1 thread,
-two rounds each): peak RSS 503 MB instead of 722 MB, but 66 instead of 83 sentences/s, because every large buffer is
-then a fresh mapping whose pages the kernel zeroes again (a 4 MB threshold: 620 MB at 64 sentences/s).
-For the 5 MB article: 622 MB peak instead of 1,160 MB. It changes a process-wide allocator setting,
-once, when a model is loaded (`redflags.load`), and only where the C library is glibc.
+`release()` runs after every CPU batch (inference.py) and hands the freed pages back with
+`malloc_trim(0)`. Within a batch, each layer's buffers reuse the previous layer's freed blocks, so
+only a batch's first layer touches fresh pages: the cost is a few page faults per batch, not per
+buffer. (Fixing the mmap threshold instead, as an earlier version did, made every large buffer a
+fresh mapping and scoring about 20% slower.) Measured with benchmarks/bench_memory.py; figures in
+the README. `REDFLAGS_MALLOC_TRIM=0` turns it off; elsewhere than glibc it does nothing.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import logging
 import os
+from typing import Any, Callable, Optional
 
-log = logging.getLogger(__name__)
-
-_M_TRIM_THRESHOLD = -1  # mallopt parameters (glibc malloc.h)
-_M_MMAP_THRESHOLD = -3
-THRESHOLD = 1 << 20  # bytes: buffers this large are mmapped and unmapped when freed
-
-_done = False
+_UNSET: Any = object()
+_trim: Optional[Callable[[int], int]] = _UNSET
 
 
-def tune_allocator() -> bool:
-    """With REDFLAGS_MALLOC_TUNING=1: fix glibc's mmap and trim thresholds (once per process).
-    False where not asked for or not glibc."""
-    global _done
-    if _done:
-        return True
-    if os.environ.get("REDFLAGS_MALLOC_TUNING", "0") != "1":
-        return False
+def _resolve() -> Optional[Callable[[int], int]]:
+    """glibc's malloc_trim, or None where it is off or absent (read once per process)."""
+    if os.environ.get("REDFLAGS_MALLOC_TRIM", "1") == "0":
+        return None
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):  # not glibc (macOS, Windows, musl without mallopt)
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):  # not glibc: macOS, Windows, musl
+        return None
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return trim
+
+
+def release() -> bool:
+    """Give the heap's freed pages back to the system (glibc `malloc_trim(0)`); False where off or not glibc."""
+    global _trim
+    if _trim is _UNSET:
+        _trim = _resolve()
+    if _trim is None:
         return False
-    ok = mallopt(_M_MMAP_THRESHOLD, THRESHOLD) == 1 and mallopt(_M_TRIM_THRESHOLD, THRESHOLD) == 1
-    _done = ok
-    log.debug("glibc mmap/trim thresholds fixed at %d bytes: %s", THRESHOLD, ok)
-    return ok
+    _trim(0)
+    return True
+

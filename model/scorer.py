@@ -392,10 +392,6 @@ def load(path: str | Path | None = None, device: Optional[str] = None, dtype: st
 
     if threads is not None:
         torch.set_num_threads(threads)
-    from redflags.memory import tune_allocator
-
-    tune_allocator()  # opt-in (REDFLAGS_MALLOC_TUNING=1): lower peak memory, slower scoring (memory.py)
-
     if path is None:
         directory = DEFAULT_MODEL_DIR
         if not (directory / "config.json").is_file():
