@@ -7,18 +7,17 @@ scored and printed); 2 usage error. Each problem is one line on stderr:
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import os
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Iterator, Optional, TextIO
 
 import typer
 from typer.core import TyperGroup
-from redflags.atomic import write_text
+from redflags.atomic import atomic_path
 from redflags.markers import STYLE_NOT_TRUTH
 from redflags.profile import PERCENTILE_NOTE
 from redflags.report import NEAR_MISS  # (as on the HTML page: a score at 80% of its threshold is a near miss)
@@ -280,20 +279,34 @@ def make_console(force_terminal: Optional[bool] = None, **kwargs) -> Console:  #
     return Console(force_terminal=force_terminal, color_system=None if plain else "auto", **kwargs)
 
 
-def _render(reports: list, fmt: Format, width: Optional[int], only_flagged: bool = False,
-            min_score: Optional[float] = None) -> str:
-    if fmt is Format.json:
-        return json.dumps([r.to_dict() for r in reports], indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-    if fmt is Format.jsonl:
-        return "".join(json.dumps(r.to_dict(), ensure_ascii=False, allow_nan=False) + "\n" for r in reports)
-    if fmt is Format.html:
+def _write_report(fh: TextIO, reports: list, fmt: Format, width: Optional[int], only_flagged: bool = False,
+                  min_score: Optional[float] = None) -> None:
+    """Write the reports in `fmt` to `fh` piece by piece: the JSON of a 5 MB article is never one string
+    (built whole, it and the encoder's pieces took ~350 MB more than scoring the article)."""
+    if fmt is Format.json:  # exactly json.dumps(reports, indent=2), one article at a time
+        enc = json.JSONEncoder(indent=2, ensure_ascii=False, allow_nan=False)
+        fh.write("[" if reports else "[]")
+        for i, r in enumerate(reports):
+            fh.write(",\n  " if i else "\n  ")
+            pieces: list[str] = []
+            for piece in enc.iterencode(r.to_dict()):
+                pieces.append(piece)
+                if len(pieces) >= 4096:
+                    # One level deeper inside the list; a JSON string never holds a raw newline.
+                    fh.write("".join(pieces).replace("\n", "\n  "))
+                    pieces.clear()
+            fh.write("".join(pieces).replace("\n", "\n  "))
+        fh.write("\n]\n" if reports else "\n")
+    elif fmt is Format.jsonl:
+        for r in reports:
+            fh.write(json.dumps(r.to_dict(), ensure_ascii=False, allow_nan=False) + "\n")
+    elif fmt is Format.html:
         from redflags.report import render_html
 
-        return render_html(reports)
-    buf = io.StringIO()
-    render_table(reports, Console(file=buf, width=width or 120, force_terminal=False, color_system=None),
-                 only_flagged, min_score)
-    return buf.getvalue()
+        fh.write(render_html(reports))
+    else:
+        render_table(reports, Console(file=fh, width=width or 120, force_terminal=False, color_system=None),
+                     only_flagged, min_score)
 
 
 @app.command()
@@ -357,14 +370,15 @@ def score(
     )
     if out is not None:
         try:
-            write_text(out, _render(reports, fmt, width=120, only_flagged=only_flagged, min_score=min_score))
+            with atomic_path(out) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+                _write_report(fh, reports, fmt, width=120, only_flagged=only_flagged, min_score=min_score)
         except OSError as e:
             error(f"{out}: cannot write the report ({e.strerror or e})")
             raise typer.Exit(1) from None
     elif fmt is Format.table:
         render_table(reports, make_console(), only_flagged, min_score)
     else:
-        sys.stdout.write(_render(reports, fmt, width=None))
+        _write_report(sys.stdout, reports, fmt, width=None)
         sys.stdout.flush()
     if failed:
         raise typer.Exit(1)

@@ -4,7 +4,7 @@ Scoring's memory beyond the model is not live objects but freed activation buffe
 The encoder's activations are a few MB to tens of MB per batch and their sizes change with every
 length-sorted batch; glibc serves them from its heap (its adaptive mmap threshold rises after the
 first one is freed), where freed blocks of the wrong size pile up between small live objects and
-are never given back. A 5 MB article peaked at 1,160 MB that way, with about 440 MB live.
+are never given back. A 5 MB article peaked at 1,164 MB that way; with the trim below, at 592 MB.
 
 `release()` runs after every CPU batch (inference.py) and hands the freed pages back with
 `malloc_trim(0)`. Within a batch, each layer's buffers reuse the previous layer's freed blocks, so
