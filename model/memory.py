@@ -6,12 +6,13 @@ length-sorted batch; glibc serves them from its heap (its adaptive mmap threshol
 first one is freed), where freed blocks of the wrong size pile up between small live objects and
 are never given back. A 5 MB article peaked at 1,164 MB that way; with the trim below, at 592 MB.
 
-`release()` runs after every CPU batch (inference.py) and hands the freed pages back with
-`malloc_trim(0)`. Within a batch, each layer's buffers reuse the previous layer's freed blocks, so
-only a batch's first layer touches fresh pages: the cost is a few page faults per batch, not per
-buffer. (Fixing the mmap threshold instead, as an earlier version did, made every large buffer a
-fresh mapping and scoring about 20% slower.) Measured with benchmarks/bench_memory.py; figures in
-the README. `REDFLAGS_MALLOC_TRIM=0` turns it off; elsewhere than glibc it does nothing.
+`release()` runs before every CPU batch (inference.py), so after the last batch and after
+tokenising, and hands the freed pages back with `malloc_trim(0)`. Within a batch, each layer's
+buffers reuse the previous layer's freed blocks, so only a batch's first layer touches fresh pages:
+the cost is a few page faults per batch, not per buffer. (Fixing the mmap threshold instead, as an
+earlier version did, made every large buffer a fresh mapping and scoring about 20% slower.)
+Measured with benchmarks/bench_memory.py; figures in the README. `REDFLAGS_MALLOC_TRIM=0` turns
+it off; elsewhere than glibc it does nothing.
 """
 
 from __future__ import annotations
