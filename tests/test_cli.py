@@ -280,14 +280,15 @@ def test_json_numbers_sentences_from_1_beside_the_index(tiny_model_dir: Path) ->
 
 
 def test_json_is_written_piece_by_piece_yet_equals_one_dumps(tiny_model_dir: Path, inputs: Path, tmp_path: Path) -> None:
-    """The JSON is streamed one article at a time (a 5 MB article's is never one string), byte for byte
+    """The JSON is streamed one sentence at a time (a 5 MB article's is never one string), byte for byte
     what json.dumps(indent=2) gives, on standard output and in --out."""
     from redflags.cli import Format, _write_report
     from redflags.scorer import load
 
-    texts = ["Sources say the plan may fail.\nOfficials denied it.", 'A "shocking" \\ bombshell!\n\nÜber 9 – été 東京.']
-    reports = load(tiny_model_dir).score_many(texts, sources=["a", "b"])
-    for subset in ([], reports[:1], reports):
+    texts = ["Sources say the plan may fail.\nOfficials denied it.", 'A "shocking" \\ bombshell!\n\nÜber 9 – été 東京.', ""]
+    reports = load(tiny_model_dir).score_many(texts, sources=["a", "b", "empty"])
+    assert reports[2].sentences == []
+    for subset in ([], reports[:1], reports, reports[2:]):
         buf = io.StringIO()
         _write_report(buf, subset, Format.json, width=None)
         assert buf.getvalue() == json.dumps([r.to_dict() for r in subset], indent=2, ensure_ascii=False) + "\n"
