@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass, field
 from importlib import resources
 from string import Template
-from typing import Any, Iterable, Optional, TextIO
+from typing import Any, Iterable, Optional
 
 from redflags.evidence import Evidence
 from redflags.markers import DESCRIPTIONS, STYLE_NOT_TRUTH
@@ -188,9 +188,6 @@ class ArticleReport:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict, with the style-not-truth disclaimer as a field."""
-        return self._dict([s.to_dict() for s in self.sentences])
-
-    def _dict(self, sentences: Any) -> dict[str, Any]:
         out = {
             "source": self.source,
             "model": self.model,
@@ -202,7 +199,7 @@ class ArticleReport:
             "n_sentences": len(self.sentences),
             "n_truncated": len(self.truncated_sentences),
             "summary": {m: s.to_dict() for m, s in self.summary.items()},
-            "sentences": sentences,
+            "sentences": [s.to_dict() for s in self.sentences],
             "n_skipped": len(self.skipped),
             "skipped": [k.to_dict() for k in self.skipped],
         }
@@ -342,37 +339,6 @@ def _article_html(report: ArticleReport, number: int) -> str:
         f"{_profile_html(report)}"
         f'<div class="text">{"".join(body)}</div></section>'
     )
-
-
-# Stands for the sentence list while write_json encodes the rest of a report (NULs: never a field's value).
-_SENTENCES_LATER = "\0sentences\0"
-
-
-def write_json(reports: list[ArticleReport], fh: TextIO) -> None:
-    """Write `json.dumps([r.to_dict() for r in reports], indent=2)` to `fh`, byte for byte, one sentence
-    at a time: a 5 MB article's 37,000 sentence dicts never exist at once (they took ~60 MB, its JSON
-    string with the encoder's pieces ~300 MB more)."""
-    enc = json.JSONEncoder(indent=2, ensure_ascii=False, allow_nan=False)
-    later = enc.encode(_SENTENCES_LATER)
-
-    def put(text: str, depth: int) -> None:  # `text` nested `depth` levels deeper (JSON strings hold no raw newline)
-        fh.write(text.replace("\n", "\n" + "  " * depth))
-
-    fh.write("[" if reports else "[]")
-    for i, report in enumerate(reports):
-        fh.write(",\n  " if i else "\n  ")
-        # The pure-Python encoder of iterencode yields a string value as one piece.
-        for piece in enc.iterencode(report._dict(_SENTENCES_LATER)):
-            if piece != later:
-                put(piece, 1)
-            elif not report.sentences:
-                fh.write("[]")
-            else:
-                for k, sentence in enumerate(report.sentences):
-                    fh.write(",\n      " if k else "[\n      ")
-                    put(enc.encode(sentence.to_dict()), 3)
-                fh.write("\n    ]")
-    fh.write("\n]\n" if reports else "\n")
 
 
 def render_html(reports: Iterable[ArticleReport], title: Optional[str] = None) -> str:

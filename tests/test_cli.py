@@ -228,6 +228,25 @@ def test_table_shows_whole_sentences_thresholds_and_the_same_numbers_as_the_summ
     assert "below threshold: unverifiable_sourcing 0.45 < 0.50" in _flags(out)  # a near miss (80% of the threshold)
 
 
+def test_long_tables_are_printed_in_parts_with_the_same_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """rich lays a table out whole, so a long one is printed in parts (memory); the parts line up."""
+    from redflags import cli
+    from tests.test_report import make_report
+
+    monkeypatch.setattr(cli, "TABLE_PART", 4)
+    texts = ["Short."] * 9 + [LONG, "Sources say it may happen."]
+    report = make_report("|".join(texts), [(0.1, 0.0, 0.0)] * 10 + [(0.9, 0.3, 0.1)])
+    out = _table([report])
+    assert _rows(out) == list(range(1, 12))
+    assert out.count("markers flagged") == 1  # one header, over the first part
+    bars = {tuple(i for i, c in enumerate(line) if c == "│") for line in out.splitlines()
+            if line.startswith("│") and line.split("│")[1].strip().isdigit()}
+    assert len(bars) == 1, bars  # every row's column borders at the same places in every part
+    assert "0.90 (sentence 11)" in out
+    flagged_only = _table([report], only_flagged=True)
+    assert _rows(flagged_only) == [11] and "1 of 11 sentences shown" in flagged_only
+
+
 def test_only_flagged_and_min_score_filter_the_rows() -> None:
     from tests.test_report import make_report
 
@@ -280,14 +299,13 @@ def test_json_numbers_sentences_from_1_beside_the_index(tiny_model_dir: Path) ->
 
 
 def test_json_is_written_piece_by_piece_yet_equals_one_dumps(tiny_model_dir: Path, inputs: Path, tmp_path: Path) -> None:
-    """The JSON is streamed one sentence at a time (a 5 MB article's is never one string), byte for byte
+    """The JSON is streamed one article at a time (a 5 MB article's is never one string), byte for byte
     what json.dumps(indent=2) gives, on standard output and in --out."""
     from redflags.cli import Format, _write_report
     from redflags.scorer import load
 
     texts = ["Sources say the plan may fail.\nOfficials denied it.", 'A "shocking" \\ bombshell!\n\nÜber 9 – été 東京.', ""]
     reports = load(tiny_model_dir).score_many(texts, sources=["a", "b", "empty"])
-    assert reports[2].sentences == []
     for subset in ([], reports[:1], reports, reports[2:]):
         buf = io.StringIO()
         _write_report(buf, subset, Format.json, width=None)
