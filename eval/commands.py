@@ -82,13 +82,16 @@ def evaluate(
     seed: int = typer.Option(20240607, "--seed", help="Bootstrap seed (fixed: reruns give identical numbers)."),
     batch_size: int = typer.Option(64, "--batch-size", min=1),
     figures: bool = typer.Option(True, "--figures/--no-figures", help="Write PR curves and reliability diagrams."),
+    dtype: str = typer.Option("float32", "--dtype", help="float32 (the default; the card's figures) or bfloat16; "
+                              "recorded in metrics.json."),
 ) -> None:
     """Evaluate a model (and baselines) per marker and per corpus; write a report a paper can cite."""
     _need_evaluation_extras("evaluate")
     from redflags.eval.evaluate import run_evaluate
 
     result = _run(lambda: run_evaluate(model, data, out, baselines=baselines, data_dir=data_dir, n_boot=n_boot,
-                                       seed=seed, batch_size=batch_size, command=_command_line(ctx), figures=figures))
+                                       seed=seed, batch_size=batch_size, command=_command_line(ctx), figures=figures,
+                                       dtype=dtype))
     for name, sys_ in result["systems"].items():
         mac = sys_["metrics"]["macro"]
         typer.echo(f"{name:>14}: macro F1 {mac['f1'] or 0:.3f}  macro PR-AUC {mac['pr_auc'] or 0:.3f}")

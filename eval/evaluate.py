@@ -179,15 +179,16 @@ def evaluate_systems(systems: Mapping[str, System], data: Sequence[EvalData], ou
 
 def run_evaluate(model_dir: Path | str | None, specs: Sequence[str], out_dir: Path | str, *, baselines: bool = True,
                  data_dir: Path | str | None = None, n_boot: int = DEFAULT_N_BOOT, seed: int = DEFAULT_SEED,
-                 batch_size: int = 64, command: str = "", scorer: Any = None, figures: bool = True) -> dict[str, Any]:
-    """Load the model (unless a scorer is given), resolve the data specs, evaluate model + baselines."""
+                 batch_size: int = 64, command: str = "", scorer: Any = None, figures: bool = True,
+                 dtype: str = "float32") -> dict[str, Any]:
+    """Load the model (unless a scorer is given) in `dtype`, resolve the data specs, evaluate model + baselines."""
     if scorer is None:
-        scorer = redflags.load(model_dir)
+        scorer = redflags.load(model_dir, dtype=dtype)
     cfg = model_config_dict(scorer)
     training_config = cfg.get("training_config")
     data = [resolve_spec(s, training_config, data_dir) for s in specs]
     path = getattr(scorer, "model_dir", model_dir)
-    model_info = {"path": display_path(path) if path else None, "config": cfg}
+    model_info = {"path": display_path(path) if path else None, "config": cfg, "dtype": getattr(scorer, "dtype", None)}
     if path and Path(path).is_dir():
         model_info["weights_sha256"] = sha256_folder(path)["sha256"]
     systems: dict[str, System] = {"model": scorer}

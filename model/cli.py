@@ -235,8 +235,8 @@ def render_table(reports: list, console: Console, only_flagged: bool = False, mi
     for report in reports:
         console.print(Text(report.source or "article", style="bold"))
         if report.model:
-            console.print(Text(f"model: {report.model}" + (f", version {report.model_version}" if report.model_version else ""),
-                               style="dim"))
+            console.print(Text(f"model: {report.model}" + (f", version {report.model_version}" if report.model_version else "")
+                               + (f", computed in {report.dtype}" if report.dtype else ""), style="dim"))
         heads = Text("thresholds (flagged at or above): ")
         heads.append(Text("; ").join(Text.assemble((m, _colour(m)), f" {t:.2f}") for m, t in report.thresholds.items()))
         console.print(heads)
@@ -331,8 +331,9 @@ def score(
     batch_size: int = typer.Option(32, "--batch-size", min=1, help="Sentences per model batch."),
     progress: bool = typer.Option(False, "--progress/--no-progress", help="Show a progress bar on standard error."),
     dtype: Precision = typer.Option(
-        "auto", "--dtype", case_sensitive=False,
-        help="float32, bfloat16, or auto: bfloat16 only on hardware with native bf16 and a model whose parity check passed.",
+        "float32", "--dtype", case_sensitive=False,
+        help="float32 (the same scores on every machine), bfloat16 (faster on CPUs with native bf16; scores move "
+        "with batch neighbours), or auto: bfloat16 only on such hardware and a model whose parity check passed.",
     ),
     threads: Optional[int] = typer.Option(
         None, "--threads", min=1, help="CPU threads for the model; default: torch's ($OMP_NUM_THREADS when set)."

@@ -319,7 +319,7 @@ def score_corpus(
     shard_size: int = DEFAULT_SHARD_SIZE,
     batch_size: int = 32,
     threads: Optional[int] = None,
-    dtype: str = "auto",
+    dtype: str = "float32",
     evidence: bool = True,
     overwrite: bool = False,
     show_progress: bool = False,

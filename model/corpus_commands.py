@@ -39,6 +39,8 @@ def score_corpus_command(
     threads: Optional[int] = typer.Option(None, "--threads", min=1, help="CPU threads per scorer; default: torch's "
                                           "for the local engine, 1 per Ray actor."),
     batch_size: int = typer.Option(32, "--batch-size", min=1, help="Sentences per model batch."),
+    dtype: str = typer.Option("float32", "--dtype", help="float32 (the same scores on every machine), bfloat16 "
+                              "(faster on CPUs with native bf16; scores move with batch neighbours) or auto."),
     shard_size: int = typer.Option(250, "--shard-size", min=1, help="Articles per shard (the unit of commit "
                                    "and of resume)."),
     input_format: Optional[InputKind] = typer.Option(None, "--input-format", case_sensitive=False,
@@ -68,7 +70,7 @@ def score_corpus_command(
         result = score_corpus(
             input, out, model=model, engine=engine.value, input_format=input_format.value if input_format else None,
             split=split, id_field=id_field, text_field=text_field, max_chars=max_chars, shard_size=shard_size,
-            batch_size=batch_size, threads=threads, evidence=evidence, overwrite=overwrite, show_progress=progress,
+            batch_size=batch_size, threads=threads, dtype=dtype, evidence=evidence, overwrite=overwrite, show_progress=progress,
             actors=actors, address=address, limit=limit,
         )
     except (InputFormatError, OutputConflictError, ModelLoadError, ImportError, ValueError, OSError) as e:

@@ -136,6 +136,7 @@ class ArticleReport:
     source: Optional[str] = None  # a file name or label, when the caller gave one
     model: Optional[str] = None  # the name of the model that scored it (never a path)
     model_version: Optional[str] = None  # a short hash of its weights and thresholds (redflags.profile)
+    dtype: Optional[str] = None  # the precision the model computed in ("float32" or "bfloat16")
     # The model's reference profile of news articles; None when the model has none (no `profile`).
     reference: Optional[Reference] = field(default=None, repr=False, compare=False)
     skipped: list[SkippedLine] = field(default_factory=list)  # boilerplate lines, not scored nor counted
@@ -192,6 +193,7 @@ class ArticleReport:
             "source": self.source,
             "model": self.model,
             "model_version": self.model_version,
+            "dtype": self.dtype,
             "disclaimer": STYLE_NOT_TRUTH,
             "numbering": NUMBERING,
             "markers": list(self.markers),
@@ -329,9 +331,10 @@ def _article_html(report: ArticleReport, number: int) -> str:
         pos = s.end
     body.append(gap(pos, len(report.text)))
     model = ""
-    if report.model:
+    if report.model or report.dtype:
         version = f", version {e(report.model_version)}" if report.model_version else ""
-        model = f'<p class="meta">Model: {e(report.model)}{version}</p>'
+        dtype = f", computed in {e(report.dtype)}" if report.dtype else ""
+        model = f'<p class="meta">Model: {e(report.model or "unnamed")}{version}{dtype}</p>'
     return (
         f'<section class="article"><h2>{head}</h2>{model}'
         f"<table><thead><tr><th>marker</th><th>sentences flagged</th><th>share</th>"

@@ -333,6 +333,7 @@ class Scorer:
             source=article.source,
             model=self.model_name,
             model_version=self.model_version,
+            dtype=self.dtype,
             reference=self.reference,
             skipped=article.skipped,
         )
@@ -369,12 +370,14 @@ def _progress(total: Optional[int], show: bool) -> Any:
     return tqdm(total=total, unit="article", desc="scoring")
 
 
-def load(path: str | Path | None = None, device: Optional[str] = None, dtype: str = "auto",
+def load(path: str | Path | None = None, device: Optional[str] = None, dtype: str = "float32",
          threads: Optional[int] = None) -> Scorer:
     """Load a model directory (the shipped default model when `path` is None); never uses the network.
 
-    `dtype`: "float32", "bfloat16" (autocast) or "auto": bfloat16 only where the hardware multiplies
-    it natively and the model records a passed parity check (precision.py), float32 otherwise.
+    `dtype`: "float32" (the default: the same scores on every CPU and for every batch), "bfloat16"
+    (autocast; faster on CPUs with native bf16, but its scores move with batch neighbours) or "auto":
+    bfloat16 only where the hardware multiplies it natively and the model records a passed parity
+    check (precision.py), float32 otherwise. Only float32 gives one answer everywhere.
     `threads`: torch's CPU threads for this process; None keeps torch's default, which follows
     $OMP_NUM_THREADS when it is set. Raises `redflags.modeling.ModelLoadError` naming the directory
     and the problem.

@@ -54,10 +54,10 @@ def test_load_auto_on_a_simulated_cpu_without_bf16(tiny_model_dir: Path, tmp_pat
 
     record_parity(d, {"passed": True})
     monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: False)
-    assert redflags.load(d).dtype == "float32"
+    assert redflags.load(d, dtype="auto").dtype == "float32"
     monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: True)
-    assert redflags.load(d).dtype == "bfloat16"
-    assert redflags.load(tiny_model_dir).dtype == "float32"  # no parity recorded
+    assert redflags.load(d, dtype="auto").dtype == "bfloat16"
+    assert redflags.load(tiny_model_dir, dtype="auto").dtype == "float32"  # no parity recorded
     with pytest.raises(ValueError, match="dtype must be one of"):
         redflags.load(d, dtype="half")
 
@@ -159,3 +159,25 @@ def test_threads_option(tiny_model_dir: Path) -> None:
             redflags.load(tiny_model_dir, threads=0)
     finally:
         torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("native", [False, True])
+def test_the_default_is_float32_on_every_cpu_and_reports_say_so(tiny_model_dir: Path, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch, native: bool) -> None:
+    """One answer everywhere: without an explicit request, a CPU with native bf16 (simulated) and a model
+    whose parity check passed still score in float32, and every report records the precision."""
+    import redflags
+    from redflags import precision
+    from redflags.eval.parity import record_parity
+
+    d = tmp_path / "m"
+    shutil.copytree(tiny_model_dir, d)
+    record_parity(d, {"passed": True})
+    monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: native)
+    scorer = redflags.load(d)
+    assert scorer.dtype == "float32"
+    report = scorer.score("Officials said it may rain. The vote is on Monday.")
+    assert report.to_dict()["dtype"] == "float32"
+    from redflags.report import render_html
+
+    assert "computed in float32" in render_html([report])
