@@ -14,13 +14,12 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import yaml
 
 from redflags.markers import MARKERS
 from redflags.training.corpora.registry import CorpusError
-from redflags.training.records import Record
 
 PATTERNS = Path(__file__).resolve().parent / "audit_patterns.yaml"
 NEWS = "news_annotations"
@@ -73,28 +72,34 @@ def count_matches(text: str, patterns: Sequence[Pattern]) -> int:
     return sum(bool(p.regex.search(text)) for p in patterns)
 
 
-def audit(records_by_corpus: dict[str, Iterable[Record]], patterns: Sequence[Pattern]) -> dict[str, Any]:
-    """Per pattern and corpus: sentences matched (where the corpus labels the pattern's marker) and positives."""
+def audit(rows: Iterable[tuple[str, str, Mapping[str, int]]], patterns: Sequence[Pattern]) -> dict[str, Any]:
+    """Per pattern and corpus, from (corpus, text, labels) rows (label -1 = unknown, the corpus is silent):
+    sentences the corpus labels for the pattern's marker, those that match, and their positives."""
     counts: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0]))
-    for corpus, records in records_by_corpus.items():
-        for rec in records:
-            for p in patterns:
-                label = rec.labels.get(p.marker)
-                if label is None:
-                    continue  # masked: the corpus says nothing about this marker
-                c = counts[p.id][corpus]
-                c[2] += 1
-                if p.regex.search(rec.text):
-                    c[0] += 1
-                    c[1] += int(label >= 0.5)
+    for corpus, text, labels in rows:
+        for p in patterns:
+            label = labels.get(p.marker)
+            if label is None or label < 0:
+                continue  # masked: the corpus says nothing about this marker
+            c = counts[p.id][corpus]
+            c[2] += 1
+            if p.regex.search(text):
+                c[0] += 1
+                c[1] += int(label == 1)
     out: dict[str, Any] = {}
     for p in patterns:
-        rows = {}
+        table = {}
         for corpus, (n, pos, total) in sorted(counts[p.id].items()):
-            rows[corpus] = {"labelled": total, "matches": n, "positives": pos,
-                            "rate": round(pos / n, 3) if n else None}
-        out[p.id] = {"marker": p.marker, "expected": p.expected, "rule": p.rule, "corpora": rows}
+            table[corpus] = {"labelled": total, "matches": n, "positives": pos, "rate": round(pos / n, 3) if n else None}
+        out[p.id] = {"marker": p.marker, "expected": p.expected, "rule": p.rule, "corpora": table}
     return out
+
+
+def dataset_rows(ds: Any) -> Iterator[tuple[str, str, dict[str, int]]]:
+    """(corpus, text, labels) of a built dataset split (training.dataset.build_dataset)."""
+    columns = {m: ds[m] for m in MARKERS}
+    for i, (corpus, text) in enumerate(zip(ds["corpus"], ds["text"])):
+        yield corpus, text, {m: columns[m][i] for m in MARKERS}
 
 
 def conflicts(result: dict[str, Any]) -> list[tuple[str, str, float, float, int]]:

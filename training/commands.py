@@ -175,6 +175,41 @@ def annotations_command(
         write_text(out, text)
 
 
+@data_app.command("audit")
+def audit_command(
+    config: Path = typer.Option(Path("configs/default.yaml"), "--config", help="Run config whose training mix is audited."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder for audit.md and audit.json."),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Folder holding the corpora."),
+    split: str = typer.Option("train", "--split", help="Split of the mix to audit (train: what the model learns from)."),
+) -> None:
+    """The training mix against the codebook: per distinction and corpus, the positive rate next to the news annotations'."""
+    _need_training_extras("data audit")
+    import json
+
+    from redflags.atomic import write_text
+    from redflags.training.audit import audit, audit_markdown, conflicts, dataset_rows, load_patterns
+    from redflags.training.config import ConfigError, load_config
+    from redflags.training.corpora import CorpusError
+    from redflags.training.dataset import build_dataset
+
+    try:
+        cfg = load_config(config, [f"data.data_dir={data_dir}"] if data_dir else []).data
+        patterns = load_patterns()
+        _log_to_stderr()
+        result = audit(dataset_rows(build_dataset(cfg)[split]), patterns)
+    except (ConfigError, CorpusError, ValueError, KeyError) as e:
+        _fail(str(e))
+    text = audit_markdown(result)
+    for pid, corpus, rate, news, n in conflicts(result):
+        typer.echo(f"conflict: {pid} in {corpus}: {rate:.2f} positive ({n} matches), news annotations {news:.2f}")
+    if out is not None:
+        write_text(out / "audit.md", text)
+        write_text(out / "audit.json", json.dumps({"config": str(config), "split": split, "patterns": result}, indent=2) + "\n")
+        typer.echo(f"report: {out / 'audit.md'}")
+    else:
+        typer.echo(text)
+
+
 def convert_command(
     source: Path = typer.Argument(..., help="Model directory in an older format.", show_default=False),
     target: Path = typer.Argument(..., help="New model directory to write (current format).", show_default=False),

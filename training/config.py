@@ -69,6 +69,8 @@ class CorpusSpec:
     # Markers whose labels this corpus contributes; the others are masked (unknown). None: all it informs.
     # Lets a corpus teach one marker while another marker is held out for a cross-corpus test.
     markers: list[str] | None = None
+    # Apply the codebook relabels of this corpus's conflicting sentences (training/relabel.py).
+    relabel: bool = False
 
     def check(self, key: str) -> None:
         if self.markers is not None:

@@ -44,6 +44,8 @@ from redflags.training import spans as spans_mod
 from redflags.training.config import CorpusSpec, DataConfig, SplitConfig
 from redflags.training.corpora import CORPORA, default_data_dir, load_corpus
 from redflags.training.records import Record
+from redflags.training.relabel import apply_relabels, read_relabels
+from redflags.training.relabel import fingerprint as relabel_fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -232,6 +234,9 @@ def _data_key(cfg: DataConfig, data_dir: Path) -> str:
         # (markers only when restricted, so the keys of existing caches stay valid)
         "corpora": {n: s.max_records if s.markers is None else [s.max_records, sorted(s.markers)]
                     for n, s in sorted(cfg.corpora.items())},
+        # (only when some corpus applies them, so the keys of existing caches stay valid)
+        **({"relabel": [sorted(n for n, s in cfg.corpora.items() if s.relabel), relabel_fingerprint()]}
+           if any(s.relabel for s in cfg.corpora.values()) else {}),
         "seed": cfg.seed,
         "split": [cfg.split.train, cfg.split.dev, cfg.split.test],
     }
@@ -248,6 +253,9 @@ def build_rows(cfg: DataConfig, data_dir: Path, stats: BuildStats) -> dict[str, 
         spec = cfg.corpora[name]
         recs = list(load_corpus(name, data_dir))
         stats.available[name] = len(recs)
+        if spec.relabel:
+            recs, changed = apply_relabels(recs, read_relabels())
+            log.info("%s: %d labels changed by the codebook relabels", name, changed)
         if spec.max_records is not None:
             recs = cap_records(recs, spec.max_records, cfg.seed)
         if spec.markers is not None:  # mask what this corpus is not asked to teach (copies: records may be shared)

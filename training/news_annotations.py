@@ -336,7 +336,7 @@ def annotation_report(rows: Sequence[dict[str, Any]]) -> str:
         groups[(r["split"], "all")].append(r)
         groups[("all", "all")].append(r)
     for split in ("train", "dev", "test", "all"):
-        for sample in ("random", "enriched", "all"):
+        for sample in ("random", "enriched", "hard", "all"):
             g = groups.get((split, sample))
             if not g or (split == "all" and sample != "all"):
                 continue

@@ -11,6 +11,7 @@ from redflags.training.corpora import (
     bioscope,  # noqa: F401
     checkthat2025_subjectivity_en,  # noqa: F401
     clickbait_chakraborty2016,  # noqa: F401
+    codebook_contrasts,  # noqa: F401
     conll2010_wikipedia_weasel_sentences,  # noqa: F401
     hedge_lexicon_islam2020,  # noqa: F401
     news_annotations,  # noqa: F401
