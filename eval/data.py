@@ -36,7 +36,9 @@ log = logging.getLogger(__name__)
 
 SPLIT_NAMES = ("train", "dev", "test", "all")
 NEWS = "news_annotations"
-NEWS_SAMPLES = ("random", "enriched")
+# The halves of the sample (articles.jsonl `sample`), and the annotation rounds (`round`: round1 is the
+# set v4 was compared on, kept as it was; round2 added articles for v5, its test articles drawn at random).
+NEWS_SAMPLES = ("random", "enriched", "hard", "round1", "round2")
 
 
 def display_path(path: Path | str) -> str:
@@ -54,6 +56,8 @@ def sampled_articles(sample: str) -> set[str]:
     """doc_ids ("<corpus>/<id>") of the news articles drawn in one half of the sample (articles.jsonl)."""
     path = Path(news_annotations.__file__).resolve().parents[1] / "annotations" / "articles.jsonl"
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if sample.startswith("round"):
+        return {f"{r['corpus']}/{r['doc_id']}" for r in rows if f"round{r.get('round', 1)}" == sample}
     return {f"{r['corpus']}/{r['doc_id']}" for r in rows if r["sample"] == sample}
 
 
@@ -158,7 +162,8 @@ def resolve_spec(spec: str, training_config: Mapping[str, Any] | None = None,
         raise DataSpecError(f"--data {spec!r}: split must be one of {', '.join(SPLIT_NAMES)}, got {split!r}")
     name, _, sample = name.partition("@")
     if sample and (name != NEWS or sample not in NEWS_SAMPLES):
-        raise DataSpecError(f"--data {spec!r}: only {NEWS} has samples ({NEWS}@random:SPLIT, {NEWS}@enriched:SPLIT)")
+        raise DataSpecError(f"--data {spec!r}: only {NEWS} has samples ({NEWS}@SAMPLE:SPLIT, SAMPLE one of "
+                            f"{', '.join(NEWS_SAMPLES)})")
 
     model_cfg = model_data_config(training_config, data_dir)
     trained_on = list(model_cfg.corpora) if model_cfg is not None else []
