@@ -1,4 +1,4 @@
-"""Peak memory against speed of scoring, with and without the heap trimming of model/memory.py.
+"""Peak memory against speed of scoring, with and without the heap trimming of model/core/memory.py.
 
     python benchmarks/bench_memory.py [--articles 60] [--threads 1] [--reps 2] [--big-mb 0]
 

@@ -52,7 +52,7 @@ def news_articles(limit: int | None = None) -> list[str]:
 
 def articles_with(n_sentences: int) -> tuple[list[str], list[str]]:
     """Enough whole articles for n sentences, and their first n sentences."""
-    from redflags.segment import segment
+    from redflags.scoring.segment import segment
 
     arts, sents = [], []
     for text in news_articles():
@@ -66,7 +66,7 @@ def articles_with(n_sentences: int) -> tuple[list[str], list[str]]:
 def plain_loop(scorer: Any, sentences: list[str], batch_size: int = 32) -> None:
     """The encoder and head in a plain batched float32 loop: no sorting, no calibration, no reports."""
     import torch
-    from redflags import inference
+    from redflags.core import inference
 
     ids, _ = inference.tokenize(scorer.tokenizer, sentences, scorer.max_length)
     with torch.inference_mode():
@@ -108,7 +108,7 @@ def matmul_peak(dtype_name: str = "float32", n: int = 1024, reps: int = 20) -> f
 
 def model_flops(scorer: Any, sentences: list[str]) -> float:
     """Multiply-add FLOPs of the encoder on these sentences (unpadded): linear layers and attention."""
-    from redflags import inference
+    from redflags.core import inference
 
     ids, _ = inference.tokenize(scorer.tokenizer, sentences, scorer.max_length)
     cfg = scorer.config.encoder_config or {}
@@ -191,7 +191,7 @@ def main() -> None:
 
     import redflags
     import torch
-    from redflags.precision import cpu_has_native_bf16
+    from redflags.core.precision import cpu_has_native_bf16
 
     threads_default = torch.get_num_threads()
     scorer = redflags.load(args.model, dtype="float32")

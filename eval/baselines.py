@@ -22,7 +22,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 from redflags.eval.interchange import Example, label_matrix
-from redflags.eval.metrics import best_f1_threshold
+from redflags.training.metrics import best_f1_threshold
 from redflags.markers import MARKERS
 from redflags.training.lexicons import lexicon_for
 from sklearn.feature_extraction.text import TfidfVectorizer

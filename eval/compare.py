@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
-import redflags
+from redflags.scoring.scorer import load
 from redflags.atomic import write_text
 from redflags.eval.data import display_path, resolve_spec
 from redflags.eval.evaluate import merge_examples, model_config_dict, score_systems
 from redflags.eval.interchange import label_matrix
-from redflags.eval.metrics import (
+from redflags.training.metrics import (
     DEFAULT_N_BOOT,
     DEFAULT_SEED,
     bootstrap_f1,
@@ -107,7 +107,7 @@ def run_compare(model_a: str, model_b: str, specs: Sequence[str], out_dir: Path 
                 batch_size: int = 64, command: str = "", scorers: tuple[Any, Any] | None = None) -> dict[str, Any]:
     """Score the same data with two models and write compare.json + compare.md into `out_dir`."""
     if scorers is None:
-        scorers = (redflags.load(model_a), redflags.load(model_b))
+        scorers = (load(model_a), load(model_b))
     sa, sb = scorers
     # Data splits follow model A's training config; B is scored on exactly the same sentences.
     data = [resolve_spec(s, model_config_dict(sa).get("training_config"), data_dir) for s in specs]

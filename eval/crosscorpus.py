@@ -25,7 +25,7 @@ from redflags.atomic import write_text
 from redflags.eval.baselines import MajorityBaseline, TfidfLogRegBaseline
 from redflags.eval.data import all_corpora_config, build_splits, corpus_identity
 from redflags.eval.interchange import Example, from_dataset, label_matrix
-from redflags.eval.metrics import DEFAULT_SEED, marker_metrics
+from redflags.training.metrics import DEFAULT_SEED, marker_metrics
 from redflags.markers import MARKERS, STYLE_NOT_TRUTH
 from redflags.training.config import CorpusSpec
 from redflags.training.corpora import CORPORA

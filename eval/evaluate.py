@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Mapping, Protocol, Sequence
 
 import numpy as np
-import redflags
+from redflags.scoring.scorer import load
 from redflags.eval.baselines import (
     LexiconBaseline,
     MajorityBaseline,
@@ -23,11 +23,11 @@ from redflags.eval.data import (
     training_examples,
 )
 from redflags.eval.interchange import Example, label_matrix
-from redflags.eval.metrics import DEFAULT_N_BOOT, DEFAULT_SEED, N_BINS, evaluate_arrays
+from redflags.training.metrics import DEFAULT_N_BOOT, DEFAULT_SEED, N_BINS, evaluate_arrays
 from redflags.eval.report import code_version, write_report
 from redflags.eval.spans import evaluate_spans
 from redflags.markers import MARKERS, STYLE_NOT_TRUTH
-from redflags.model_dir import encoder_shape
+from redflags.core.model_dir import encoder_shape
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +183,7 @@ def run_evaluate(model_dir: Path | str | None, specs: Sequence[str], out_dir: Pa
                  dtype: str = "float32") -> dict[str, Any]:
     """Load the model (unless a scorer is given) in `dtype`, resolve the data specs, evaluate model + baselines."""
     if scorer is None:
-        scorer = redflags.load(model_dir, dtype=dtype)
+        scorer = load(model_dir, dtype=dtype)
     cfg = model_config_dict(scorer)
     training_config = cfg.get("training_config")
     data = [resolve_spec(s, training_config, data_dir) for s in specs]

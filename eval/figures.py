@@ -11,8 +11,8 @@ import matplotlib
 matplotlib.use("Agg")  # headless: no display on servers or CI
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from redflags.eval.metrics import N_BINS  # noqa: E402
-from sklearn.calibration import calibration_curve  # noqa: E402
+from redflags.atomic import atomic_path  # noqa: E402
+from redflags.training.metrics import N_BINS, expected_calibration_error  # noqa: E402
 from sklearn.metrics import average_precision_score, precision_recall_curve  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -23,10 +23,9 @@ _PNG_META = {"Software": None}
 
 
 def _save(fig: plt.Figure, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110, bbox_inches="tight", metadata=_PNG_META)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight", metadata=_PNG_META)
     plt.close(fig)
-    tmp.replace(path)
 
 
 def pr_curve_figure(marker: str, y: np.ndarray, probs: Mapping[str, np.ndarray], path: Path) -> Path | None:
@@ -57,8 +56,8 @@ def reliability_figure(marker: str, y: np.ndarray, probs: Mapping[str, np.ndarra
     fig, ax = plt.subplots(figsize=(5, 4))
     ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1, label="perfect calibration")
     for name, p in probs.items():
-        frac, mean = calibration_curve(yk, p[keep], n_bins=N_BINS, strategy="uniform", pos_label=1)
-        ax.plot(mean, frac, marker="o", markersize=3, label=name)
+        curve = expected_calibration_error(yk, p[keep])[1]  # the bins the ECE is computed on
+        ax.plot(curve["prob_pred"], curve["prob_true"], marker="o", markersize=3, label=name)
     ax.set(xlabel="mean predicted probability", ylabel="fraction positive", xlim=(0, 1), ylim=(0, 1),
            title=f"{marker}: reliability ({N_BINS} equal-width bins)")
     ax.legend(fontsize=7, loc="upper left")

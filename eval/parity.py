@@ -13,7 +13,6 @@ run on any machine (it is slow where emulated); the record says which it was.
 
 from __future__ import annotations
 
-import json
 import logging
 import platform
 import time
@@ -21,9 +20,9 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-from redflags.atomic import write_text
-from redflags.eval.metrics import prf
-from redflags.model_dir import CONFIG_FILE
+from redflags.training.metrics import prf
+from redflags.core.model_dir import CONFIG_FILE, update_setting
+from redflags.core.probability import flags_at
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +32,8 @@ MAX_F1_LOSS = 0.005
 
 def compare_precisions(scorer: Any, texts: Sequence[str], labels: np.ndarray, batch_size: int = 64) -> dict[str, Any]:
     """Float32 against bf16 autocast on the same tokenised sentences; labels (n, M) with -1 unknown."""
-    from redflags import inference
-    from redflags.precision import cpu_has_native_bf16
+    from redflags.core import inference
+    from redflags.core.precision import cpu_has_native_bf16
 
     ids, _ = inference.tokenize(scorer.tokenizer, list(texts), scorer.max_length)
     probs, seconds = {}, {}
@@ -44,8 +43,8 @@ def compare_precisions(scorer: Any, texts: Sequence[str], labels: np.ndarray, ba
                                           scorer.device, dtype=dtype)
         seconds[dtype] = time.perf_counter() - t0
         probs[dtype] = scorer.model.calibrated_proba(logits)
-    thr = np.array([scorer.thresholds[m] for m in scorer.markers])
-    f32, f16 = probs["float32"] >= thr, probs["bfloat16"] >= thr
+    thr = [scorer.thresholds[m] for m in scorer.markers]
+    f32, f16 = flags_at(probs["float32"], thr), flags_at(probs["bfloat16"], thr)
     per_marker = {}
     for j, m in enumerate(scorer.markers):
         known = labels[:, j] >= 0
@@ -76,23 +75,19 @@ def compare_precisions(scorer: Any, texts: Sequence[str], labels: np.ndarray, ba
 
 def record_parity(model_dir: Path | str, result: dict[str, Any]) -> Path:
     """Store a parity result in the model directory's config.json (atomically; nothing else changes)."""
-    path = Path(model_dir) / CONFIG_FILE
-    raw = json.loads(path.read_text(encoding="utf-8"))
-    settings = raw["redflags"] if "redflags" in raw else raw  # format 1 keeps the settings at the top
-    settings.setdefault("parity", {})["bfloat16"] = result
-    return write_text(path, json.dumps(raw, indent=2) + "\n")
+    return update_setting(Path(model_dir), "parity", "bfloat16", result)
 
 
 def run_parity(model_dir: Path | str | None, specs: Sequence[str] = ("all:test",), data_dir: Path | str | None = None,
                batch_size: int = 64, write: bool = True, command: str = "") -> dict[str, Any]:
     """Run the check on the given data (default: the model's whole test split); record it unless `write` is false."""
-    import redflags
+    from redflags.scoring.scorer import load
     from redflags.eval.data import display_path, resolve_spec
     from redflags.eval.evaluate import merge_examples, model_config_dict
     from redflags.eval.interchange import label_matrix
-    from redflags.scorer import DEFAULT_MODEL_DIR
+    from redflags.scoring.scorer import DEFAULT_MODEL_DIR
 
-    scorer = redflags.load(model_dir, dtype="float32")
+    scorer = load(model_dir, dtype="float32")
     training_config = model_config_dict(scorer).get("training_config")
     data = [resolve_spec(s, training_config, data_dir) for s in specs]
     examples = merge_examples(data)

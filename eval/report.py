@@ -10,7 +10,6 @@ import html
 import json
 import logging
 import subprocess
-from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -18,6 +17,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 from redflags.atomic import write_text
 from redflags.eval.figures import write_figures
+from redflags.training.result_tables import Table, fmt, span_tables
 from redflags.eval.interchange import Example, write_jsonl
 from redflags.markers import MARKERS, STYLE_NOT_TRUTH
 
@@ -41,50 +41,6 @@ def code_version() -> dict[str, Any]:
     except (OSError, subprocess.SubprocessError):
         out["git_commit"] = None
     return out
-
-
-# --- tables -------------------------------------------------------------------------------------
-
-@dataclass
-class Table:
-    title: str
-    columns: list[str]
-    rows: list[list[str]]
-    groups: list[tuple[str, int]] = field(default_factory=list)  # (label, number of columns) over `columns`
-    note: str = ""
-
-    def markdown(self) -> str:
-        # Markdown has no column groups: the group goes into each header as "group: column".
-        heads, i = [], 0
-        for label, span in self.groups or [("", len(self.columns))]:
-            for c in self.columns[i:i + span]:
-                heads.append(f"{label}: {c}" if label else c)
-            i += span
-        lines = [f"### {self.title}", ""]
-        if self.note:
-            lines += [self.note, ""]
-        lines.append("| " + " | ".join(heads) + " |")
-        lines.append("|" + "|".join("---" for _ in heads) + "|")
-        lines += ["| " + " | ".join(r) + " |" for r in self.rows]
-        return "\n".join(lines) + "\n"
-
-    def html(self) -> str:
-        e = html.escape
-        parts = [f"<h3>{e(self.title)}</h3>"]
-        if self.note:
-            parts.append(f"<p>{e(self.note)}</p>")
-        parts.append("<table>")
-        if self.groups:
-            parts.append("<tr>" + "".join(f'<th colspan="{s}">{e(g)}</th>' for g, s in self.groups) + "</tr>")
-        parts.append("<tr>" + "".join(f"<th>{e(c)}</th>" for c in self.columns) + "</tr>")
-        for r in self.rows:
-            parts.append("<tr>" + "".join(f"<td>{e(v)}</td>" for v in r) + "</tr>")
-        parts.append("</table>")
-        return "\n".join(parts) + "\n"
-
-
-def fmt(x: Any, digits: int = 3) -> str:
-    return "–" if x is None else f"{x:.{digits}f}"
 
 
 def fmt_ci(value: Any, ci: Sequence[float] | None) -> str:
@@ -258,7 +214,6 @@ def write_report(out_dir: Path | str, result: dict[str, Any], examples: Sequence
     tables += [detail_table(n, systems[n]["metrics"], markers) for n in systems]
     tables.append(corpus_table(systems, markers))
     if result.get("spans"):
-        from redflags.eval.spans import span_tables  # (spans.py builds on this module's Table)
 
         tables += span_tables(result["spans"], markers)
     prov = provenance_lines(result)

@@ -14,7 +14,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 from redflags.atomic import write_text
 from redflags.eval.evaluate import run_evaluate
-from redflags.eval.metrics import DEFAULT_SEED, HEADLINE
+from redflags.training.metrics import DEFAULT_SEED, HEADLINE
 from redflags.markers import MARKERS, STYLE_NOT_TRUTH
 
 log = logging.getLogger(__name__)

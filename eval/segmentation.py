@@ -35,7 +35,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from redflags.segment import iter_segments
+from redflags.scoring.segment import iter_segments
+from redflags.training.corpora.news_articles import polnear_files
+from redflags.training.corpora.registry import CorpusError
 
 # A place inside a unit where a sentence could end: final mark, closing quotes/brackets, white space.
 _CANDIDATE = re.compile(r"[.!?…][\"'”’»)\]]*\s+\S")
@@ -136,11 +138,15 @@ def measure(data_dir: Path) -> dict[str, Counts]:
         out["ptc"] = Counts()
         for name, text in _texts([ptc]):
             measure_article(text, *ptc_units(text), out["ptc"], name)
-    polnear = [data_dir / "polnear_attribution" / p / "text" for p in ("train", "dev", "annotator-training")]
-    if any(p.is_dir() for p in polnear):
+    try:
+        polnear = list(polnear_files(data_dir, ("train", "dev", "annotator-training")))
+    except CorpusError:  # the corpus is not in this data folder
+        polnear = []
+    if polnear:
         out["polnear"] = Counts()
-        for name, text in _texts(p for p in polnear if p.is_dir()):
-            measure_article(text, *polnear_units(text), out["polnear"], name)
+        for path in polnear:
+            text = path.read_text(encoding="utf-8")
+            measure_article(text, *polnear_units(text), out["polnear"], path.stem)
     return out
 
 

@@ -28,8 +28,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 from redflags.eval.interchange import Example
-from redflags.eval.report import Table, fmt
 from redflags.markers import MARKERS
+from redflags.training.metrics import overlap_prf
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
@@ -51,24 +51,6 @@ def gold_spans(example: Example, marker: str) -> Spans | None:
     if marker not in (example.extra.get("span_markers") or ()):
         return None
     return [(int(s["start"]), int(s["end"])) for s in example.extra.get("spans") or () if s["marker"] == marker]
-
-
-def overlap_prf(pred: Sequence[Spans], gold: Sequence[Spans]) -> dict[str, Any]:
-    """SemEval-2020 Task 11 span identification: precision, recall, F1 with partial-overlap credit."""
-    p_num = r_num = 0.0
-    n_pred = sum(len(p) for p in pred)
-    n_gold = sum(len(g) for g in gold)
-    for ps, gs in zip(pred, gold):
-        for s0, s1 in ps:
-            for t0, t1 in gs:
-                inter = max(0, min(s1, t1) - max(s0, t0))
-                if inter:
-                    p_num += inter / (s1 - s0)
-                    r_num += inter / (t1 - t0)
-    p = p_num / n_pred if n_pred else 0.0
-    r = r_num / n_gold if n_gold else 0.0
-    f = 2 * p * r / (p + r) if p + r else 0.0
-    return {"precision": p, "recall": r, "f1": f, "predicted": n_pred, "gold": n_gold}
 
 
 def word_prf(texts: Sequence[str], pred: Sequence[Spans], gold: Sequence[Spans]) -> dict[str, Any]:
@@ -242,42 +224,3 @@ def evaluate_spans(scorer: Any, examples: Sequence[Example], *, lexicon: Any = N
             result["technique_training_spans"] = len(train_items)
         result["techniques"] = techniques
     return result
-
-
-# --- report tables ------------------------------------------------------------------------------------
-
-
-def span_tables(result: Mapping[str, Any], markers: Sequence[str] = MARKERS) -> list[Table]:
-    """Markdown/HTML tables of the span metrics: systems side by side, per marker and corpus."""
-    tables = []
-    systems = result["systems"]
-    rows = []
-    for m in markers:
-        corpora = sorted({c for s in systems.values() for c in s.get(m, {})}, key=lambda c: (c != "all", c))
-        for c in corpora:
-            row = [m, c, str(next(iter(systems.values())).get(m, {}).get(c, {}).get("sentences", ""))]
-            for name in systems:
-                got = systems[name].get(m, {}).get(c)
-                row += ["–", "–", "–"] if got is None else [fmt(got["words"]["f1"]), fmt(got["spans"]["precision"]),
-                                                         fmt(got["spans"]["recall"])]
-                row.append("–" if got is None else fmt(got["spans"]["f1"]))
-            rows.append(row)
-    cols = ["word F1", "span P", "span R", "span F1"]
-    tables.append(Table("Evidence spans: word-level F1; span precision, recall and F1 with partial-overlap credit "
-                        "(SemEval-2020 Task 11)", ["marker", "corpus", "sentences"] + cols * len(systems), rows,
-                        groups=[("", 3)] + [(name, len(cols)) for name in systems]))
-    tech = result.get("techniques")
-    if tech:
-        names = list(tech)
-        corpora = sorted({c for t in tech.values() for c in t}, key=lambda c: (c != "all", c))
-        rows = []
-        for c in corpora:
-            row = [c, str(tech[names[0]].get(c, {}).get("spans", ""))]
-            for n in names:
-                got = tech[n].get(c)
-                row += ["–", "–"] if got is None else [fmt(got["micro_f1"]), fmt(got["macro_f1"])]
-            rows.append(row)
-        tables.append(Table("Sensational-framing technique of the gold spans", ["corpus", "gold spans"]
-                            + ["micro-F1", "macro-F1"] * len(names), rows,
-                            groups=[("", 2)] + [(n, 2) for n in names]))
-    return tables

@@ -8,17 +8,13 @@
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
+from redflags.extras import package_version
 from redflags.markers import DESCRIPTIONS, MARKERS, STYLE_NOT_TRUTH
-from redflags.report import ArticleReport, MarkerSummary, SentenceScore, SkippedLine
-from redflags.scorer import Scorer, load
-from redflags.segment import Sentence, segment
+from redflags.scoring.report import ArticleReport, MarkerSummary, SentenceScore, SkippedLine
+from redflags.scoring.scorer import Scorer, load
+from redflags.scoring.segment import Sentence, segment
 
-try:
-    __version__ = version("redflags")
-except PackageNotFoundError:  # running from a checkout that was never installed
-    __version__ = "0.0.0+unknown"
+__version__ = package_version()
 
 __all__ = [
     "ArticleReport",

@@ -25,7 +25,7 @@ def _umask() -> int:
     return old
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -49,7 +49,7 @@ def remove_stale(path: Path) -> list[Path]:
         if not m:
             continue
         pid = int(next(g for g in m.groups() if g is not None))
-        if pid == os.getpid() or _alive(pid):
+        if pid == os.getpid() or pid_alive(pid):
             continue
         if p.is_dir() and not p.is_symlink():
             shutil.rmtree(p, ignore_errors=True)

@@ -63,3 +63,13 @@ def require(extra: str, command: str, api: bool = False) -> None:
             f"{who} needs the {_WORDS[extra]} extras: pip install 'redflags[{extra}]' "
             f"(missing: {', '.join(absent)})"
         )
+
+
+def package_version() -> str:
+    """The installed redflags version (importlib.metadata), or a marker for a checkout never installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("redflags")
+    except PackageNotFoundError:
+        return "0.0.0+unknown"

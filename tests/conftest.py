@@ -34,14 +34,14 @@ def shared_data() -> Path:
 
 @pytest.fixture(scope="session")
 def tokenizer():
-    from redflags.modeling import load_base_tokenizer
+    from redflags.core.modeling import load_base_tokenizer
 
     return load_base_tokenizer()
 
 
 def make_tiny_model(seed: int = 0, **overrides):
     """A randomly initialised tiny RedflagsModel (deterministic for a seed)."""
-    from redflags.modeling import RedflagsModel, tiny_config
+    from redflags.core.modeling import RedflagsModel, tiny_config
 
     torch.manual_seed(seed)
     config = tiny_config()

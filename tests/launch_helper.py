@@ -79,7 +79,7 @@ def main() -> None:
     if spec.get("no_dropout"):
         without_dropout()
     if "argv" in spec:
-        from redflags.cli import app
+        from redflags.cli.app import app
 
         app(spec["argv"], prog_name="redflags")
     else:

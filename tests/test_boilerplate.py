@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from redflags.cli import app
+from redflags.cli.app import app
 from typer.testing import CliRunner
 
 from tests.test_segment import ARTICLE

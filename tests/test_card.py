@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from redflags.markers import MARKERS, STYLE_NOT_TRUTH
-from redflags.modeling import RedflagsModel
+from redflags.core.modeling import RedflagsModel
 from redflags.training.card import render_card, write_card
 
 
@@ -43,7 +43,7 @@ def test_card_command(tiny_model_dir: Path, tmp_path: Path) -> None:
     import json
     import shutil
 
-    from redflags.cli import app
+    from redflags.cli.app import app
     from typer.testing import CliRunner
 
     shutil.copytree(tiny_model_dir, tmp_path / "m")

@@ -78,7 +78,7 @@ def test_the_shipped_suite_is_large_and_covers_every_marker_and_kind() -> None:
 
 
 def test_check_command_on_a_model_directory(tmp_path: Path, tiny_model_dir: Path) -> None:
-    from redflags.cli import app
+    from redflags.cli.app import app
     from typer.testing import CliRunner
 
     result = CliRunner().invoke(app, ["check", "--model", str(tiny_model_dir), "--cases", str(write(tmp_path, CASES)),

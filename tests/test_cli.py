@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from redflags.cli import app
+from redflags.cli.app import app
 from redflags.markers import STYLE_NOT_TRUTH
 from typer.testing import CliRunner
 
@@ -140,7 +140,7 @@ def test_empty_article_scores_to_no_rows(tiny_model_dir: Path, tmp_path: Path) -
 def test_console_script_module_entry_point(tiny_model_dir: Path, tmp_path: Path) -> None:
     # A real process: stderr, stdout and the exit status as a shell sees them.
     proc = subprocess.run(
-        [sys.executable, "-m", "redflags.cli", "score", str(SEED), str(tmp_path / "gone.txt"), "-m", str(tiny_model_dir), "-f", "jsonl"],
+        [sys.executable, "-m", "redflags", "score", str(SEED), str(tmp_path / "gone.txt"), "-m", str(tiny_model_dir), "-f", "jsonl"],
         capture_output=True,
         text=True,
         timeout=300,
@@ -155,7 +155,7 @@ def test_console_script_module_entry_point(tiny_model_dir: Path, tmp_path: Path)
 
 def _commands():
     import typer.main
-    from redflags.cli import _clean_help
+    from redflags.cli.app import _clean_help
 
     root = typer.main.get_command(app)
     _clean_help(root)
@@ -194,7 +194,7 @@ def test_every_help_is_plain_and_whole_at_80_columns() -> None:
 def _table(reports, **kwargs) -> str:
     import io
 
-    from redflags.cli import render_table
+    from redflags.cli.table import render_table
     from rich.console import Console
 
     buf = io.StringIO()
@@ -230,7 +230,7 @@ def test_table_shows_whole_sentences_thresholds_and_the_same_numbers_as_the_summ
 
 def test_long_tables_are_printed_in_parts_with_the_same_columns(monkeypatch: pytest.MonkeyPatch) -> None:
     """rich lays a table out whole, so a long one is printed in parts (memory); the parts line up."""
-    from redflags import cli
+    from redflags.cli import table as cli
     from tests.test_report import make_report
 
     monkeypatch.setattr(cli, "TABLE_PART", 4)
@@ -268,7 +268,7 @@ def test_filters_are_refused_outside_the_table(tiny_model_dir: Path) -> None:
 def test_colours_on_a_terminal_and_plain_text_otherwise(tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import io
 
-    from redflags.cli import make_console, render_table
+    from redflags.cli.table import make_console, render_table
     from tests.test_report import make_report
 
     report = make_report("Sources say so.|Plain.", [(0.9, 0.0, 0.0), (0.1, 0.0, 0.0)])
@@ -301,8 +301,8 @@ def test_json_numbers_sentences_from_1_beside_the_index(tiny_model_dir: Path) ->
 def test_json_is_written_piece_by_piece_yet_equals_one_dumps(tiny_model_dir: Path, inputs: Path, tmp_path: Path) -> None:
     """The JSON is streamed one article at a time (a 5 MB article's is never one string), byte for byte
     what json.dumps(indent=2) gives, on standard output and in --out."""
-    from redflags.cli import Format, _write_report
-    from redflags.scorer import load
+    from redflags.cli.app import Format, _write_report
+    from redflags.scoring.scorer import load
 
     texts = ["Sources say the plan may fail.\nOfficials denied it.", 'A "shocking" \\ bombshell!\n\nÜber 9 – été 東京.', ""]
     reports = load(tiny_model_dir).score_many(texts, sources=["a", "b", "empty"])

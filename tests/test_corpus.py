@@ -18,8 +18,8 @@ pa = pytest.importorskip("pyarrow", reason="score-corpus needs pyarrow (pip inst
 import pyarrow.dataset as pads  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 
-from redflags.corpus import OutputConflictError, score_corpus  # noqa: E402
-from redflags.corpus_input import InputFormatError, open_input  # noqa: E402
+from redflags.corpus.engine import OutputConflictError, score_corpus  # noqa: E402
+from redflags.corpus.inputs import InputFormatError, open_input  # noqa: E402
 from redflags.markers import MARKERS, TECHNIQUES  # noqa: E402
 
 ARTICLES = [
@@ -157,7 +157,7 @@ def test_bad_rows_go_to_the_errors_table_and_the_job_goes_on(tmp_path: Path, tin
 def test_cli_reports_failures_in_exit_code_and_summary(tmp_path: Path, tiny_model_dir: Path) -> None:
     from typer.testing import CliRunner
 
-    from redflags.cli import app
+    from redflags.cli.app import app
 
     path = _jsonl(tmp_path / "in.jsonl", [_corpus(1)[0], {"id": "e", "text": ""}])
     res = CliRunner().invoke(app, ["score-corpus", str(path), "--out", str(tmp_path / "out"), "--model",
@@ -200,7 +200,7 @@ def test_changed_model_or_input_is_refused_unless_overwrite(tmp_path: Path, tiny
 def test_missing_extras_say_how_to_install(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from redflags.cli import app
+    from redflags.cli.app import app
 
     monkeypatch.setitem(sys.modules, "ray", None)
     path = _jsonl(tmp_path / "in.jsonl", _corpus(1))
@@ -217,7 +217,7 @@ def test_missing_extras_say_how_to_install(monkeypatch: pytest.MonkeyPatch, tmp_
 
 def _run(args: list[str], env_extra: dict | None = None) -> subprocess.Popen:
     env = {**os.environ, "OMP_NUM_THREADS": "1", **(env_extra or {})}
-    return subprocess.Popen([sys.executable, "-m", "redflags.cli", "score-corpus", *args, "--no-progress",
+    return subprocess.Popen([sys.executable, "-m", "redflags", "score-corpus", *args, "--no-progress",
                              "--threads", "1"], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
@@ -256,13 +256,14 @@ def test_sigkill_inside_a_shard_commit_is_redone(tmp_path: Path, tiny_model_dir:
     out = tmp_path / "out"
     child = (
         "import os, signal, sys\n"
-        "import redflags.corpus as c\n"
-        "real = c.write_text\n"
+        "import redflags.corpus.engine as c\n"
+        "import redflags.corpus.shards as s\n"  # shards commit themselves (shards.py)
+        "real = s.write_text\n"
         "def killing(path, text, **kw):\n"
         "    if path.name == '00001.json':\n"  # shard 1's parquet files are in place, its marker is not
         "        os.kill(os.getpid(), signal.SIGKILL)\n"
         "    return real(path, text, **kw)\n"
-        "c.write_text = killing\n"
+        "s.write_text = killing\n"
         f"c.score_corpus({str(path)!r}, {str(out)!r}, model={str(tiny_model_dir)!r}, shard_size=2, threads=1)\n"
     )
     proc = subprocess.run([sys.executable, "-c", child], cwd=REPO, capture_output=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import redflags
-from redflags.scorer import DEFAULT_MODEL_DIR
+from redflags.scoring.scorer import DEFAULT_MODEL_DIR
 
 pytestmark = [
     pytest.mark.slow,

@@ -86,7 +86,7 @@ def test_device_and_precision_are_checked() -> None:
 
 
 def test_train_command_refuses_a_device_it_cannot_have(tmp_path: Path) -> None:
-    from redflags.cli import app
+    from redflags.cli.app import app
     from typer.testing import CliRunner
 
     path = tmp_path / "c.yaml"

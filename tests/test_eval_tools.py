@@ -57,7 +57,7 @@ def test_cross_corpus_matrix_on_toy_corpora() -> None:
 
 def test_cli_evaluate_with_a_jsonl_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import redflags
-    from redflags.cli import app
+    from redflags.cli.app import app
 
     class Stub:
         markers = MARKERS

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from redflags.evidence import Evidence, decode
+from redflags.scoring.evidence import Evidence, decode
 from redflags.markers import MARKERS, TECHNIQUES
 
 from tests.conftest import make_tiny_model
@@ -134,7 +134,7 @@ def test_flagged_marker_without_a_span_says_so(tmp_path: Path, tokenizer) -> Non
     assert s.evidence == () and s.evidence_missing == list(MARKERS)
     d = s.to_dict()
     assert d["evidence"] == [] and d["evidence_missing"] == list(MARKERS)
-    from redflags.cli import _flag_cell
+    from redflags.cli.table import _flag_cell
 
     assert "no evidence word above the span threshold" in _flag_cell(s, "hedging")
     assert "hedging: no word above the span threshold" in report.to_html()
@@ -154,7 +154,7 @@ def test_old_model_directory_without_token_head_scores_with_no_evidence(tiny_mod
 
 
 def test_model_directory_stores_token_head_thresholds_and_techniques(tmp_path: Path, tokenizer) -> None:
-    from redflags.modeling import RedflagsModel
+    from redflags.core.modeling import RedflagsModel
 
     out = _evidence_dir(tmp_path, tokenizer, 0.3)
     cfg = json.loads((out / "config.json").read_text())["redflags"]
@@ -167,7 +167,7 @@ def test_model_directory_stores_token_head_thresholds_and_techniques(tmp_path: P
 def test_token_head_without_weights_is_refused(tmp_path: Path, tokenizer, tiny_model_dir: Path) -> None:
     import shutil
 
-    from redflags.modeling import ModelLoadError, RedflagsModel
+    from redflags.core.modeling import ModelLoadError, RedflagsModel
 
     bad = tmp_path / "bad"
     shutil.copytree(tiny_model_dir, bad)
@@ -182,7 +182,7 @@ def test_token_head_without_weights_is_refused(tmp_path: Path, tokenizer, tiny_m
 
 
 def test_html_escapes_span_text_and_highlights_it() -> None:
-    from redflags.report import ArticleReport, SentenceScore
+    from redflags.scoring.report import ArticleReport, SentenceScore
 
     text = 'The <script>alert("x")</script> & "evil" plan.'
     ev = (Evidence("sensational_framing", 4, 31, text[4:31], 0.9, "loaded_language", 0.8),)
@@ -196,7 +196,7 @@ def test_html_escapes_span_text_and_highlights_it() -> None:
 def test_json_and_table_carry_the_spans(evidence_scorer) -> None:
     import io
 
-    from redflags.cli import render_table
+    from redflags.cli.table import render_table
     from rich.console import Console
 
     report = evidence_scorer.score("The [bold] plan may collapse, critics say.")
@@ -212,7 +212,8 @@ def test_json_and_table_carry_the_spans(evidence_scorer) -> None:
 
 
 def test_overlap_prf_gives_partial_credit() -> None:
-    from redflags.eval.spans import overlap_prf, word_prf
+    from redflags.eval.spans import word_prf
+    from redflags.training.metrics import overlap_prf
 
     got = overlap_prf([[(0, 10)]], [[(5, 15)]])
     assert got["precision"] == pytest.approx(0.5) and got["recall"] == pytest.approx(0.5)
@@ -247,7 +248,7 @@ def test_span_evaluation_reports_model_and_baselines(evidence_scorer) -> None:
     tech = res["techniques"]
     assert set(tech) == {"model", "majority", "tfidf_logreg"}
     assert tech["majority"]["all"]["micro_f1"] == pytest.approx(1.0)  # majority = loaded_language
-    from redflags.eval.spans import span_tables
+    from redflags.training.result_tables import span_tables
 
     md = "".join(t.markdown() for t in span_tables(res))
     assert "lexicon: span F1" in md and "majority: micro-F1" in md

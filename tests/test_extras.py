@@ -9,7 +9,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from redflags.cli import app
+from redflags.cli.app import app
 from redflags.extras import EXTRAS, MissingExtraError, missing, require
 from typer.testing import CliRunner
 

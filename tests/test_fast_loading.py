@@ -9,14 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from redflags import inference
+from redflags.core import inference
 
 from tests.test_evidence import AWKWARD
 
 
 def test_bert_encoder_matches_transformers_on_the_same_weights() -> None:
-    from redflags.bert import BertEncoder
-    from redflags.modeling import tiny_config
+    from redflags.core.bert import BertEncoder
+    from redflags.core.modeling import tiny_config
     from transformers import AutoConfig, AutoModel
 
     cfg = tiny_config().encoder_config
@@ -37,7 +37,7 @@ def test_bert_encoder_matches_transformers_on_the_same_weights() -> None:
 
 
 def test_other_architectures_fall_back_to_transformers() -> None:
-    from redflags.bert import supports
+    from redflags.core.bert import supports
 
     assert supports({"model_type": "bert", "hidden_act": "gelu"})
     assert not supports({"model_type": "roberta", "hidden_act": "gelu"})
@@ -45,7 +45,7 @@ def test_other_architectures_fall_back_to_transformers() -> None:
 
 
 def test_scoring_tokenizer_gives_transformers_ids_offsets_and_words(tiny_model_dir: Path, tokenizer) -> None:
-    from redflags.tokenizer import ScoringTokenizer
+    from redflags.core.tokenizer import ScoringTokenizer
 
     ours = ScoringTokenizer(tiny_model_dir)
     texts = [t for a in AWKWARD for t in a.splitlines() if t.strip()] + ["", "x" * 3000]
@@ -60,7 +60,7 @@ def test_scoring_tokenizer_gives_transformers_ids_offsets_and_words(tiny_model_d
 @pytest.mark.slow
 def test_folded_lora_scores_like_peft_merge(tmp_path: Path, tokenizer) -> None:
     import redflags
-    from redflags.modeling import ModelConfig, RedflagsModel
+    from redflags.core.modeling import ModelConfig, RedflagsModel
 
     torch.manual_seed(0)
     model = RedflagsModel.from_base(ModelConfig(max_length=64))  # adapters on the packaged base encoder

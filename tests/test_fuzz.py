@@ -35,7 +35,7 @@ def scorer(tiny_model_dir: Path):
 @FUZZ
 @given(TEXTS)
 def test_segmenter_offsets_are_exact(text: str) -> None:
-    from redflags.segment import iter_segments, segment
+    from redflags.scoring.segment import iter_segments, segment
 
     last = 0
     segments = list(iter_segments(text))

@@ -1,4 +1,4 @@
-"""Scoring gives the memory it frees back to the system (model/memory.py): the heap trim after each batch."""
+"""Scoring gives the memory it frees back to the system (model/core/memory.py): the heap trim after each batch."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from tests.conftest import make_tiny_model
 # scoring's activation buffers, which glibc keeps resident until trimmed.
 FRAGMENT = """
 import json
-from redflags.memory import release
+from redflags.core.memory import release
 def rss():
     return int(open("/proc/self/statm").read().split()[1]) * 4096 >> 20
 keep, big = [], []
@@ -61,7 +61,7 @@ class _Counting:
 
 
 def test_each_cpu_batch_releases_the_last_ones_memory(monkeypatch: pytest.MonkeyPatch) -> None:
-    from redflags import inference
+    from redflags.core import inference
 
     counter = _Counting()
     monkeypatch.setattr(inference, "release", counter)

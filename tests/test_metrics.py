@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from redflags.eval.metrics import (
+from redflags.training.metrics import (
     bootstrap_f1,
     bootstrap_indices,
     evaluate_arrays,

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 from redflags.markers import MARKERS
-from redflags.modeling import ModelConfig, ModelLoadError, RedflagsModel
+from redflags.core.modeling import ModelConfig, ModelLoadError, RedflagsModel
 
 from tests.conftest import make_tiny_model
 
@@ -122,7 +122,7 @@ def test_config_json_is_a_transformers_config_without_machine_paths(tiny_model_d
 def test_adapter_directory_holds_peft_files_that_peft_loads(tmp_path: Path, tokenizer) -> None:
     """A researcher can load the adapters with PEFT onto the base encoder and get our encoder back."""
     from peft import PeftModel
-    from redflags.modeling import resolve_base
+    from redflags.core.modeling import resolve_base
     from transformers import AutoModel
 
     torch.manual_seed(0)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from redflags.markers import MARKERS
-from redflags.segment import segment
+from redflags.scoring.segment import segment
 from redflags.training import dataset as ds_mod
 from redflags.training import news_annotations as na
 from redflags.training.config import CorpusSpec, DataConfig

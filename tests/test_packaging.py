@@ -65,8 +65,10 @@ def test_wheel_installs_and_imports_outside_the_checkout(tmp_path: Path) -> None
         "from importlib import resources;"
         "print(redflags.__file__);"
         "print(redflags.__version__);"
-        "print(resources.files('redflags').joinpath('templates/report.html').is_file());"
+        "print(resources.files('redflags.scoring').joinpath('templates/report.html').is_file());"
         "print(resources.files('redflags.training').joinpath('annotations/news.jsonl').is_file()"
+        " and resources.files('redflags.training').joinpath('annotations/contrast.jsonl').is_file()"
+        " and resources.files('redflags.training').joinpath('audit_patterns.yaml').is_file()"
         " and resources.files('redflags.eval').joinpath('checklist.yaml').is_file());"
         "print(redflags.load, redflags.Scorer, redflags.ArticleReport, redflags.MARKERS)"
     )

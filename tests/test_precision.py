@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from redflags.precision import resolve_dtype
+from redflags.core.precision import resolve_dtype
 
 PASSED = {"bfloat16": {"passed": True}}
 FAILED = {"bfloat16": {"passed": False}}
@@ -31,7 +31,7 @@ def test_explicit_dtypes_are_kept_and_unknown_ones_refused() -> None:
 
 def test_cpu_without_bf16_flags_is_detected(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     import torch
-    from redflags import precision
+    from redflags.core import precision
 
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
     monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
@@ -46,7 +46,7 @@ def test_cpu_without_bf16_flags_is_detected(monkeypatch: pytest.MonkeyPatch, tmp
 def test_load_auto_on_a_simulated_cpu_without_bf16(tiny_model_dir: Path, tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     import redflags
-    from redflags import precision
+    from redflags.core import precision
 
     d = tmp_path / "m"
     shutil.copytree(tiny_model_dir, d)
@@ -167,7 +167,7 @@ def test_the_default_is_float32_on_every_cpu_and_reports_say_so(tiny_model_dir: 
     """One answer everywhere: without an explicit request, a CPU with native bf16 (simulated) and a model
     whose parity check passed still score in float32, and every report records the precision."""
     import redflags
-    from redflags import precision
+    from redflags.core import precision
     from redflags.eval.parity import record_parity
 
     d = tmp_path / "m"
@@ -178,6 +178,6 @@ def test_the_default_is_float32_on_every_cpu_and_reports_say_so(tiny_model_dir: 
     assert scorer.dtype == "float32"
     report = scorer.score("Officials said it may rain. The vote is on Monday.")
     assert report.to_dict()["dtype"] == "float32"
-    from redflags.report import render_html
+    from redflags.scoring.report import render_html
 
     assert "computed in float32" in render_html([report])

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from redflags.profile import REFERENCE_FILE, read_reference
+from redflags.scoring.profile import REFERENCE_FILE, read_reference
 from redflags.training import reference as ref_mod
 from redflags.training.config import SplitConfig
 from redflags.training.dataset import split_of
@@ -78,7 +78,7 @@ def test_a_reference_of_another_model_version_or_a_broken_file_is_ignored(tmp_pa
 @pytest.mark.slow
 def test_the_shipped_model_carries_its_reference_profile() -> None:
     import redflags
-    from redflags.scorer import DEFAULT_MODEL_DIR
+    from redflags.scoring.scorer import DEFAULT_MODEL_DIR
 
     raw = json.loads((DEFAULT_MODEL_DIR / REFERENCE_FILE).read_text(encoding="utf-8"))
     assert raw["split"]["name"] == "train" and raw["sample"]["articles"] >= 300

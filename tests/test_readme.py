@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from redflags import scorer as scorer_module
+from redflags.scoring import scorer as scorer_module
 
 REPO = Path(__file__).resolve().parents[1]
 

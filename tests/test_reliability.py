@@ -45,7 +45,7 @@ def test_a_batch_with_odd_strings_is_scored_whole(scorer) -> None:
 
 
 def test_non_finite_weights_are_refused_naming_the_tensor(tiny_model_dir: Path, tmp_path: Path) -> None:
-    from redflags.modeling import ModelLoadError, RedflagsModel
+    from redflags.core.modeling import ModelLoadError, RedflagsModel
     from safetensors.torch import load_file, save_file
 
     bad = tmp_path / "nan"
@@ -62,7 +62,7 @@ def test_non_finite_weights_are_refused_naming_the_tensor(tiny_model_dir: Path, 
 
 def test_config_values_of_the_wrong_type_name_the_key(tiny_model_dir: Path, tmp_path: Path) -> None:
     import redflags
-    from redflags.modeling import ModelLoadError
+    from redflags.core.modeling import ModelLoadError
 
     for key, value, words in (("max_length", "long", "max_length must be an integer, got 'long'"),
                               ("thresholds", {"hedging": "high"}, "thresholds.hedging must be a finite number"),
@@ -91,7 +91,7 @@ def test_loading_never_unpickles(tiny_model_dir: Path, tmp_path: Path, monkeypat
     for name in ("pytorch_model.bin", "model.pt", "training_args.bin"):
         (d / name).write_bytes(pickle.dumps(_Boom()))
     redflags.load(d).score("Officials said it may rain.")
-    from redflags.modeling import RedflagsModel
+    from redflags.core.modeling import RedflagsModel
 
     RedflagsModel.from_pretrained(d)
     assert not flag.exists()
@@ -101,8 +101,8 @@ def test_loading_never_unpickles(tiny_model_dir: Path, tmp_path: Path, monkeypat
 
 
 def test_article_text_is_inert_in_the_html_report(scorer) -> None:
-    from redflags.evidence import Evidence
-    from redflags.report import ArticleReport, SentenceScore
+    from redflags.scoring.evidence import Evidence
+    from redflags.scoring.report import ArticleReport, SentenceScore
 
     evil = '"><img src=x onerror=alert(1)> <script>alert(2)</script> sources say.'
     page = scorer.score(evil, source='<b onmouseover="x">name</b>').to_html()
@@ -185,7 +185,7 @@ def test_killed_model_write_leaves_nothing_after_the_next_write(tiny_model_dir: 
             "    with real(path) as tmp:\n"
             "        yield tmp\n"
             "        os.kill(os.getpid(), signal.SIGKILL)\n"
-            "import redflags.modeling as m; m.atomic_dir = dying\n"
+            "import redflags.core.modeling as m; m.atomic_dir = dying\n"
             f"s.save_pretrained({str(out)!r})\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True)
     assert proc.returncode == -9
@@ -200,7 +200,7 @@ def test_killed_model_write_leaves_nothing_after_the_next_write(tiny_model_dir: 
 
 
 def test_one_item_per_line_is_segmented_line_by_line() -> None:
-    from redflags.segment import segment
+    from redflags.scoring.segment import segment
 
     assert len(segment("\n".join(["word"] * 50_000))) == 50_000
     table = "Name | Age\nBob | 32\nAda | 36\nTim | 41"

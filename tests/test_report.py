@@ -7,7 +7,7 @@ import json
 
 import pytest
 from redflags.markers import MARKERS, STYLE_NOT_TRUTH
-from redflags.report import ArticleReport, SentenceScore, render_html
+from redflags.scoring.report import ArticleReport, SentenceScore, render_html
 
 THRESHOLDS = {"unverifiable_sourcing": 0.5, "hedging": 0.3, "sensational_framing": 0.9}
 
@@ -144,7 +144,7 @@ def test_html_names_the_model_never_a_path(report: ArticleReport) -> None:
 
 
 def _reference(shares: list[float]):
-    from redflags.profile import Reference
+    from redflags.scoring.profile import Reference
 
     return Reference({m: shares for m in MARKERS}, "4 test articles", {"model": {"version": "v"}})
 
@@ -160,7 +160,7 @@ def test_percentile_counts_reference_articles_with_a_strictly_lower_share() -> N
 def test_profile_in_json_and_html_with_its_reference_and_the_style_note(report: ArticleReport) -> None:
     import dataclasses
 
-    from redflags.profile import PERCENTILE_NOTE
+    from redflags.scoring.profile import PERCENTILE_NOTE
 
     assert report.profile is None and "profile" not in report.to_dict()  # no reference: omitted
     with_ref = dataclasses.replace(report, reference=_reference([0.0, 0.0, 0.1, 0.5]))

@@ -12,8 +12,8 @@ import pytest
 import redflags
 import torch
 from redflags.markers import MARKERS
-from redflags.modeling import ModelConfig, ModelLoadError, RedflagsModel
-from redflags.scorer import DEFAULT_MODEL_DIR, Scorer
+from redflags.core.modeling import ModelConfig, ModelLoadError, RedflagsModel
+from redflags.scoring.scorer import DEFAULT_MODEL_DIR, Scorer
 
 from tests.conftest import make_tiny_model
 

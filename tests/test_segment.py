@@ -6,7 +6,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from redflags.segment import Sentence, iter_sentences, segment
+from redflags.scoring.segment import Sentence, iter_sentences, segment
 
 SEED = Path(__file__).resolve().parents[1] / "seeds" / "000_461dd1c7835a637b.txt"
 
@@ -157,7 +157,7 @@ Read more: Ferry operators fear a long closure
 
 
 def test_article_with_boilerplate_and_a_quote_over_three_lines() -> None:
-    from redflags.segment import iter_segments
+    from redflags.scoring.segment import iter_segments
 
     segments = list(iter_segments(ARTICLE))
     for s in segments:
@@ -192,7 +192,7 @@ def test_article_with_boilerplate_and_a_quote_over_three_lines() -> None:
     "Click here to read the full report", "READ MORE:", "Related: Council votes again",
 ])
 def test_boilerplate_lines(line: str) -> None:
-    from redflags.segment import boilerplate_reason
+    from redflags.scoring.segment import boilerplate_reason
 
     assert boilerplate_reason(line) is not None
 
@@ -203,7 +203,7 @@ def test_boilerplate_lines(line: str) -> None:
     "The advertisement ran for a week.", "Reuters and AP both reported the vote.",
 ])
 def test_sentences_that_look_like_boilerplate_are_kept(line: str) -> None:
-    from redflags.segment import boilerplate_reason
+    from redflags.scoring.segment import boilerplate_reason
 
     assert boilerplate_reason(line) is None
     assert texts(line) == [line]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 from redflags.markers import MARKERS
-from redflags.modeling import RedflagsModel
+from redflags.core.modeling import RedflagsModel
 from redflags.training.config import from_dict
 from redflags.training.records import Record, labels
 from redflags.training.train import ResumeError, checkpoints, masked_bce, train
@@ -158,8 +158,8 @@ def test_fitted_probabilities_are_the_served_ones_and_the_card_matches_evaluatio
     and the card's dev figures are what the evaluation harness's metrics give on the same data."""
     import numpy as np
     import redflags
-    from redflags.eval.metrics import marker_metrics
-    from redflags.modeling import apply_calibration
+    from redflags.training.metrics import marker_metrics
+    from redflags.core.modeling import apply_calibration
     from redflags.training.dataset import build_dataset
     from redflags.training.train import encode, predict_logits
 

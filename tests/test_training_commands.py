@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from redflags.cli import app
+from redflags.cli.app import app
 from redflags.markers import MARKERS
 from typer.testing import CliRunner
 
@@ -43,7 +43,7 @@ def test_train_command_writes_a_model(monkeypatch: pytest.MonkeyPatch, tmp_path:
     assert (tmp_path / "m" / "config.json").is_file() and (tmp_path / "runs" / "m" / "config.yaml").is_file()
     saved = yaml.safe_load((tmp_path / "runs" / "m" / "config.yaml").read_text())
     assert saved["training"]["max_steps"] == 6 and saved["training"]["lr"] == 2e-3
-    from redflags.scorer import load
+    from redflags.scoring.scorer import load
 
     scorer = load(tmp_path / "m")
     assert scorer.predict_proba(["It may rain."]).shape == (1, len(MARKERS))

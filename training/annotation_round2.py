@@ -23,7 +23,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from redflags.segment import segment
+from redflags.scoring.segment import segment
 from redflags.training.corpora.news_articles import article_text, list_articles
 from redflags.training.dataset import split_of
 from redflags.training.news_annotations import (
@@ -106,14 +106,14 @@ def write_round2(tasks_dir: Path, data_dir: Path | str | None = None) -> list[Ar
     """
     import json
 
-    import redflags
+    from redflags.scoring.scorer import load
     from redflags.atomic import write_text
     from redflags.training.audit import count_matches, load_patterns
     from redflags.training.news_annotations import write_tasks
 
     rows = [json.loads(line) for line in ROUND1_ARTICLES.read_text(encoding="utf-8").splitlines() if line.strip()]
     taken = {f"{r['corpus']}/{r['doc_id']}" for r in rows}
-    scorer = redflags.load(dtype="float32")
+    scorer = load(dtype="float32")
     thresholds = [scorer.thresholds[m] for m in scorer.markers]
     patterns = load_patterns()
     chosen = sample_round2(taken, lambda texts: scorer.predict_proba(texts), thresholds,

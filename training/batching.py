@@ -13,7 +13,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 import torch
-from redflags import inference
+from redflags.core import inference
 from redflags.markers import MARKERS, TECHNIQUES
 from redflags.training import spans as spans_mod
 

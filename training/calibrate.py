@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
-from redflags.eval import metrics
-from redflags.modeling import apply_calibration
+from redflags.training import metrics
+from redflags.core.modeling import apply_calibration
 from scipy.optimize import minimize_scalar
 from sklearn.linear_model import LogisticRegression
 
@@ -76,7 +76,7 @@ def fit(logits: np.ndarray, labels: np.ndarray, markers: Sequence[str], method: 
         p = apply_calibration(z[:, None], {m: params}, [m])[:, 0]
         t, _ = metrics.best_f1_threshold(y, p)
         cal[m], thr[m] = params, t
-        # The same metric code the evaluation harness reports (eval/metrics.py), on the served probabilities.
+        # The same metric code the evaluation harness reports (training/metrics.py), on the served probabilities.
         dev = metrics.marker_metrics(y, p, t, n_boot=0)
         report[m] = {
             "n": int(len(y)), "positives": int(y.sum()), "method": used, "threshold": t,

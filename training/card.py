@@ -14,10 +14,11 @@ from typing import Any
 import yaml
 from redflags.atomic import write_text
 from redflags.markers import DESCRIPTIONS, MARKERS, STYLE_NOT_TRUTH
-from redflags.model_dir import CARD_FILE, HUB_NAMES
-from redflags.modeling import read_config
-from redflags.profile import REFERENCE_FILE
+from redflags.core.model_dir import CARD_FILE, HUB_NAMES
+from redflags.core.modeling import read_config
+from redflags.scoring.profile import REFERENCE_FILE
 from redflags.training.corpora import CORPORA
+from redflags.training.result_tables import span_tables
 
 SHORT = {"unverifiable_sourcing": "U", "hedging": "H", "sensational_framing": "S"}
 
@@ -106,8 +107,6 @@ def _harness_section(title: str, result: dict[str, Any]) -> list[str]:
                     line += f" {_fmt(b.get('f1'))} | {_fmt(b.get('pr_auc'))} |"
                 lines.append(line)
     if result.get("spans"):
-        from redflags.eval.spans import span_tables
-
         lines += ["", f"Evidence spans, on the {result['spans']['sentences']} sentences whose words are marked "
                   "(span thresholds " + ", ".join(f"{m} {_fmt(t)}" for m, t in result["spans"]["span_thresholds"].items())
                   + "):", ""]
@@ -190,7 +189,7 @@ def _data_limit(training_config: dict[str, Any]) -> str:
 
 
 def reference_section(reference: dict[str, Any]) -> list[str]:
-    """The card's section on reference_profile.json (redflags.profile): what the set is and how shares spread."""
+    """The card's section on reference_profile.json (redflags.scoring.profile): what the set is and how shares spread."""
     sample, corpora = reference.get("sample", {}), reference.get("corpora", {})
     parts = ", ".join(f"{c} {v.get('articles')}" for c, v in corpora.items())
     lines = ["## Reference profile", "",

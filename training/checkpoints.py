@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 from redflags.atomic import atomic_dir, atomic_path
-from redflags.modeling import RedflagsModel
+from redflags.core.modeling import RedflagsModel
 from redflags.training.config import ConfigError, from_dict
 
 log = logging.getLogger(__name__)

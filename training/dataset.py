@@ -19,6 +19,7 @@ Build steps (each deterministic given the data config):
    1, 0, -1 = unknown, and the evidence spans of the row's text with the markers they define, see
    training/spans.py) under a cache folder named by a hash of the data config.
 """
+# Size: over 400 lines because loading, capping, relabelling, de-duplication and splitting form one cached build.
 
 from __future__ import annotations
 
@@ -27,10 +28,7 @@ import dataclasses
 import hashlib
 import json
 import logging
-import os
 import re
-import shutil
-import tempfile
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -39,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import datasets
+from redflags.atomic import atomic_dir
 from redflags.markers import MARKERS
 from redflags.training import spans as spans_mod
 from redflags.training.config import CorpusSpec, DataConfig, SplitConfig
@@ -319,23 +318,16 @@ def build_dataset(cfg: DataConfig, rebuild: bool = False) -> datasets.DatasetDic
     if sum(stats.conflicts.values()):
         log.warning("label conflicts between copies of a sentence (resolved, see dataset.py): %s", dict(stats.conflicts))
     log.info("dataset: %s rows per split; %d duplicate copies merged", dict(stats.rows), sum(stats.duplicates.values()))
-    # Atomic: build in a temporary sibling folder, then rename it into place.
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{key}."))
-    try:
+    # Atomic: built in a temporary sibling folder that replaces the old cache only when complete.
+    with atomic_dir(target) as tmp:
         # one shard per split: datasets writes an empty split as zero shards it cannot read back
         with _quiet_datasets():
-            dd.save_to_disk(str(tmp / "data"), num_shards={s: 1 for s in dd})
+            dd.save_to_disk(str(tmp), num_shards={s: 1 for s in dd})
         manifest = {"data_config": {"data_dir": str(data_dir), "corpora": sorted(cfg.corpora), "seed": cfg.seed,
                                     "max_records": {n: s.max_records for n, s in cfg.corpora.items()},
                                     "split": [cfg.split.train, cfg.split.dev, cfg.split.test]},
                     "version": DATASET_VERSION, "stats": stats.to_dict()}
-        (tmp / "data" / "build.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp / "data", target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        (tmp / "build.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     with _quiet_datasets():
         return datasets.load_from_disk(str(target))
 

@@ -22,12 +22,13 @@ from typing import Any, Iterable, Iterator, Sequence
 
 from redflags.atomic import write_text
 from redflags.markers import MARKERS
-from redflags.segment import Sentence, segment
+from redflags.scoring.segment import Sentence, segment
 from redflags.training.config import SplitConfig
 from redflags.training.corpora._text import json_lines
 from redflags.training.corpora.news_annotations import ANNOTATIONS, sentence_hash
 from redflags.training.corpora.news_articles import article_text, list_articles
 from redflags.training.dataset import split_of
+from redflags.training.metrics import overlap_prf
 from sklearn.metrics import cohen_kappa_score
 
 SHORT = {"U": "unverifiable_sourcing", "H": "hedging", "S": "sensational_framing"}
@@ -211,22 +212,12 @@ def import_answers(paths: Iterable[Path], articles: Sequence[Article], annotatio
 # ------------------------------------------------------------------- agreement
 
 
-def _overlap_f1(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> tuple[float, float]:
-    """Character-overlap credit of spans in `a` against `b` (SemEval-2020 Task 11 style): (sum, count)."""
-    credit = 0.0
-    for s, e in a:
-        best = max((max(0, min(e, e2) - max(s, s2)) for s2, e2 in b), default=0)
-        credit += best / (e - s)
-    return credit, len(a)
-
-
 def agreement(first: Sequence[dict[str, Any]], second: Sequence[dict[str, Any]]) -> dict[str, dict[str, float]]:
     """Cohen's kappa per marker on the sentences both passes labelled, and evidence overlap F1.
 
-    Evidence F1 per marker: precision = overlap credit of pass-b spans against pass-a spans,
-    recall = the reverse, each span credited with the share of its characters the best-matching
-    span of the other pass covers (partial-overlap credit), over the sentences both passes
-    labelled positive.
+    Evidence F1 per marker: SemEval-2020 Task 11 partial-overlap credit of pass-b spans against
+    pass-a spans (training.metrics.overlap_prf, as the evaluation of evidence spans), over the
+    sentences both passes labelled positive.
     """
     key = lambda r: (r["corpus"], r["doc_id"], r["start"], r["end"])  # noqa: E731
     a, b = {key(r): r for r in first}, {key(r): r for r in second}
@@ -235,24 +226,16 @@ def agreement(first: Sequence[dict[str, Any]], second: Sequence[dict[str, Any]])
     for m in MARKERS:
         ya = [a[k]["labels"][m] for k in both]
         yb = [b[k]["labels"][m] for k in both]
-        p_credit = r_credit = 0.0
-        p_n = r_n = 0
-        for k in both:
-            if a[k]["labels"][m] and b[k]["labels"][m]:
-                sa = [(e["start"], e["end"]) for e in a[k]["evidence"] if e["marker"] == m]
-                sb = [(e["start"], e["end"]) for e in b[k]["evidence"] if e["marker"] == m]
-                c, n = _overlap_f1(sb, sa)
-                p_credit, p_n = p_credit + c, p_n + n
-                c, n = _overlap_f1(sa, sb)
-                r_credit, r_n = r_credit + c, r_n + n
-        p = p_credit / p_n if p_n else 0.0
-        r = r_credit / r_n if r_n else 0.0
+        pairs = [([(e["start"], e["end"]) for e in b[k]["evidence"] if e["marker"] == m],
+                  [(e["start"], e["end"]) for e in a[k]["evidence"] if e["marker"] == m])
+                 for k in both if a[k]["labels"][m] and b[k]["labels"][m]]
+        spans = overlap_prf([p for p, _ in pairs], [g for _, g in pairs])  # pass b scored against pass a
         out[m] = {
             "sentences": len(both),
             "positive_a": sum(ya), "positive_b": sum(yb),
             "kappa": float(cohen_kappa_score(ya, yb)) if len(set(ya) | set(yb)) > 1 else float("nan"),
             "raw_agreement": sum(x == y for x, y in zip(ya, yb)) / len(both) if both else float("nan"),
-            "evidence_f1": 2 * p * r / (p + r) if p + r else 0.0,
+            "evidence_f1": spans["f1"],
         }
     return out
 

@@ -2,7 +2,7 @@
 
 `redflags profile-reference --model DIR` scores a seeded random sample of whole news articles from
 the TRAIN split of the public corpora, takes per article and marker the share of flagged sentences,
-and writes the sorted shares to DIR/reference_profile.json (see redflags.profile). Reports of that
+and writes the sorted shares to DIR/reference_profile.json (see redflags.scoring.profile). Reports of that
 model then say where an article stands: "more than 96% of reference news articles".
 
 Articles: PolNeAR (US political news from several outlets, both its compartments) and BASIL (Fox
@@ -19,16 +19,14 @@ import datetime as _dt
 import json
 import logging
 import random
-import tarfile
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Optional
 
 from redflags.atomic import write_text
-from redflags.profile import REFERENCE_FILE, REFERENCE_FORMAT
+from redflags.scoring.profile import REFERENCE_FILE, REFERENCE_FORMAT
 from redflags.training.config import SplitConfig
 from redflags.training.corpora import basil_fan2019
-from redflags.training.corpora.news_articles import POLNEAR, article_text
-from redflags.training.corpora.registry import CorpusError, corpus_folder
+from redflags.training.corpora.news_articles import POLNEAR, article_text, polnear_files
 from redflags.training.dataset import split_of
 
 log = logging.getLogger(__name__)
@@ -39,37 +37,13 @@ DEFAULT_MAX_ARTICLES = 600
 DEFAULT_SEED = 2026
 
 
-def _polnear_ids(data_dir: Optional[Path]) -> Iterator[tuple[str, str]]:
-    folder = corpus_folder(POLNEAR, data_dir)
-    for comp in ("train", "dev"):  # PolNeAR's compartments; redflags re-splits them by article
-        for p in sorted((folder / comp / "text").glob("*.txt")):
-            yield POLNEAR, p.stem
-
-
-def _basil_articles(data_dir: Optional[Path]) -> Iterator[tuple[str, str, str]]:
-    """(corpus, doc_id, text): headline and body paragraphs, one paragraph a line. doc_id is the
-    loader's (`basil_fan2019/<triplet>`), which decides the split; the article is `<triplet>_<n>`."""
-    path = corpus_folder(basil_fan2019.NAME, data_dir) / basil_fan2019.ARCHIVE
-    try:
-        with tarfile.open(path, "r:gz") as tar:
-            for name in sorted(n for n in tar.getnames() if basil_fan2019._ARTICLE.match(n)):
-                article = basil_fan2019._json(tar, name, str(path))
-                paragraphs = [" ".join(s.strip() for s in para if isinstance(s, str) and s.strip())
-                              for para in article.get("body-paragraphs") or []]
-                text = "\n\n".join(p for p in [(article.get("title") or "").strip(), *paragraphs] if p)
-                triplet = basil_fan2019._ARTICLE.match(name).group(2)  # type: ignore[union-attr]
-                yield basil_fan2019.NAME, f"{basil_fan2019.NAME}/{article.get('triplet-uuid') or triplet}", text
-    except (tarfile.TarError, OSError) as exc:
-        raise CorpusError(f"{path}: cannot read archive: {exc}") from exc
-
-
 def reference_articles(data_dir: Optional[Path], seed: int, fractions: SplitConfig, split: str = "train",
                        max_articles: int = DEFAULT_MAX_ARTICLES, sample_seed: int = DEFAULT_SEED
                        ) -> tuple[list[tuple[str, str, str]], dict[str, int]]:
     """A seeded random sample of (corpus, doc_id, text) of the split, and the articles available per corpus."""
     candidates: list[tuple[str, str, Optional[str]]] = [
-        (c, d, None) for c, d in _polnear_ids(data_dir) if split_of(c, d, seed, fractions) == split]
-    candidates += [(c, d, t) for c, d, t in _basil_articles(data_dir) if split_of(c, d, seed, fractions) == split]
+        (POLNEAR, p.stem, None) for p in polnear_files(data_dir) if split_of(POLNEAR, p.stem, seed, fractions) == split]
+    candidates += [(c, d, t) for c, d, t in basil_fan2019.article_texts(data_dir) if split_of(c, d, seed, fractions) == split]
     available = {c: sum(1 for x in candidates if x[0] == c) for c in CORPORA}
     picked = random.Random(sample_seed).sample(candidates, min(max_articles, len(candidates)))
     out = [(c, d, t if t is not None else article_text(c, d, data_dir)) for c, d, t in picked]
@@ -80,7 +54,7 @@ def build_reference(model_dir: Path, data_dir: Optional[Path] = None, max_articl
                     sample_seed: int = DEFAULT_SEED, batch_size: int = 64, show_progress: bool = False,
                     command: str = "") -> dict[str, Any]:
     """Score the sample with the model and return the reference_profile.json content."""
-    from redflags.scorer import load
+    from redflags.scoring.scorer import load
 
     scorer = load(model_dir, dtype="float32")
     data_cfg = (scorer.config.training_config or {}).get("data") or {}

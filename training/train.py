@@ -19,6 +19,7 @@
 - After training: calibration and thresholds fitted on dev (calibrate.py), model directory saved.
   Only the main process writes (checkpoints, best weights, config, model directory) and logs progress.
 """
+# Size: over 400 lines because the training loop, its evaluation and the final calibration share the run state.
 
 from __future__ import annotations
 
@@ -34,12 +35,12 @@ from typing import Any, Callable
 import numpy as np
 import torch
 import torch.nn.functional as F
-from redflags import inference
-from redflags.eval import metrics
-from redflags.loading import load_for_scoring
+from redflags.core import inference
+from redflags.training import metrics
+from redflags.core.loading import load_for_scoring
 from redflags.markers import MARKERS, TECHNIQUES
-from redflags.model_dir import HEAD_PREFIXES
-from redflags.modeling import (
+from redflags.core.model_dir import HEAD_PREFIXES
+from redflags.core.modeling import (
     LoraSettings,
     ModelConfig,
     RedflagsModel,
@@ -227,6 +228,7 @@ def train(
     `device`: auto (the GPU when there is one), cpu or cuda. Launched by `torchrun` or
     `accelerate launch` with several processes, each runs this function; only the main one writes.
     """
+    # Length: over 60 lines: the steps of a run (data, model, loop, best step, calibration, save) in order.
     t_cfg = cfg.training
     out_dir = Path(out_dir)
     work_dir = Path(work_dir) if work_dir is not None else Path("runs") / out_dir.name

@@ -19,7 +19,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from redflags.segment import iter_sentences
+from redflags.scoring.segment import iter_sentences
 from redflags.training.corpora.registry import CorpusError, Skips, register
 from redflags.training.records import Record, Span, labels
 

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from redflags.training.corpora.registry import CorpusError, Skips, register
+from redflags.training.corpora.registry import CorpusError, Skips, corpus_folder, register
 from redflags.training.records import Record, Span, labels
 
 NAME = "basil_fan2019"
@@ -85,3 +85,20 @@ def load(folder: Path, skips: Skips) -> Iterator[Record]:
             if ann_name not in names:
                 raise CorpusError(f"{path}: {name} has no annotation file {ann_name}")
             yield from article_records(_json(tar, name, str(path)), _json(tar, ann_name, str(path)), NAME, f"{path}/{name}", skips)
+
+
+def article_texts(data_dir: Path | str | None = None) -> Iterator[tuple[str, str, str]]:
+    """(corpus, doc_id, text): headline and body paragraphs, one paragraph a line. doc_id is the
+    loader's (`basil_fan2019/<triplet>`), which decides the split; the article is `<triplet>_<n>`."""
+    path = corpus_folder(NAME, data_dir) / ARCHIVE
+    try:
+        with tarfile.open(path, "r:gz") as tar:
+            for name in sorted(n for n in tar.getnames() if _ARTICLE.match(n)):
+                article = _json(tar, name, str(path))
+                paragraphs = [" ".join(s.strip() for s in para if isinstance(s, str) and s.strip())
+                              for para in article.get("body-paragraphs") or []]
+                text = "\n\n".join(p for p in [(article.get("title") or "").strip(), *paragraphs] if p)
+                triplet = _ARTICLE.match(name).group(2)  # type: ignore[union-attr]
+                yield NAME, f"{NAME}/{article.get('triplet-uuid') or triplet}", text
+    except (tarfile.TarError, OSError) as exc:
+        raise CorpusError(f"{path}: cannot read archive: {exc}") from exc

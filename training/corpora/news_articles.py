@@ -44,12 +44,19 @@ def article_text(corpus: str, doc_id: str, data_dir: Path | str | None = None) -
         raise CorpusError(f"{path}: cannot read: {exc}") from exc
 
 
+def polnear_files(data_dir: Path | str | None = None, compartments: tuple[str, ...] = _POLNEAR_COMPARTMENTS
+                  ) -> Iterator[Path]:
+    """PolNeAR's article files, compartment by compartment, sorted (the one place their layout is known);
+    compartments that are missing are skipped."""
+    folder = corpus_folder(POLNEAR, data_dir)
+    for comp in compartments:
+        yield from sorted((folder / comp / "text").glob("*.txt"))
+
+
 def list_articles(data_dir: Path | str | None = None) -> Iterator[tuple[str, str]]:
     """(corpus, doc_id) of every article the news annotations may draw from, in a fixed order."""
-    folder = corpus_folder(POLNEAR, data_dir)
-    for comp in _POLNEAR_COMPARTMENTS:
-        for p in sorted((folder / comp / "text").glob("*.txt")):
-            yield POLNEAR, p.stem
+    for p in polnear_files(data_dir):
+        yield POLNEAR, p.stem
     folder = corpus_folder(PTC, data_dir)
     for p in sorted((folder / "train-articles").glob("article*.txt")):
         yield PTC, p.stem.removeprefix("article")

@@ -29,7 +29,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from redflags.segment import iter_sentences
+from redflags.scoring.segment import iter_sentences
 from redflags.training.corpora.registry import Skips, register
 from redflags.training.records import Record, Span, labels
 from redflags.training.weak_labels import attribution_label

@@ -213,3 +213,21 @@ def evaluate_arrays(
         for c in sorted(set(corpora.tolist()))
     }
     return result
+
+
+def overlap_prf(pred: Sequence[Sequence[tuple[int, int]]], gold: Sequence[Sequence[tuple[int, int]]]) -> dict[str, Any]:
+    """SemEval-2020 Task 11 span identification: precision, recall, F1 with partial-overlap credit."""
+    p_num = r_num = 0.0
+    n_pred = sum(len(p) for p in pred)
+    n_gold = sum(len(g) for g in gold)
+    for ps, gs in zip(pred, gold):
+        for s0, s1 in ps:
+            for t0, t1 in gs:
+                inter = max(0, min(s1, t1) - max(s0, t0))
+                if inter:
+                    p_num += inter / (s1 - s0)
+                    r_num += inter / (t1 - t0)
+    p = p_num / n_pred if n_pred else 0.0
+    r = r_num / n_gold if n_gold else 0.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    return {"precision": p, "recall": r, "f1": f, "predicted": n_pred, "gold": n_gold}

@@ -15,8 +15,8 @@ import logging
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
-from redflags.corpus import ShardCounts, ShardJob, score_shard
-from redflags.corpus_input import CorpusInput, from_spec
+from redflags.corpus.shards import ShardCounts, ShardJob, score_shard
+from redflags.corpus.inputs import CorpusInput, from_spec
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class ShardScorer:
 
     def __init__(self, model_dir: str, spec: dict[str, Any], out: str, identity: dict[str, str], batch_size: int,
                  threads: int, dtype: str, evidence: bool) -> None:
-        from redflags.scorer import load
+        from redflags.scoring.scorer import load
 
         self.scorer = load(model_dir, dtype=dtype, threads=threads)
         self.scorer.evidence = evidence

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Callable, List, Optional, TypeVar
 
 import typer
+from redflags.cli.messages import fail, need_extra
 
 log = logging.getLogger(__name__)
 
@@ -35,17 +36,6 @@ def _command_line(ctx: typer.Context) -> str:
     return " ".join(parts)
 
 
-def _need_evaluation_extras(command: str) -> None:
-    """One error line naming `pip install 'redflags[eval]'` when an evaluation package is missing."""
-    from redflags.extras import MissingExtraError, require
-
-    try:
-        require("eval", command)
-    except MissingExtraError as e:
-        typer.echo(f"redflags: error: {e}", err=True)
-        raise typer.Exit(1) from None
-
-
 def _run(fn: Callable[[], T]) -> T:
     """Run a command body; known input problems become one error line and exit status 1."""
     from redflags.eval.data import DataSpecError
@@ -59,7 +49,7 @@ def _run(fn: Callable[[], T]) -> T:
     except ImportError:
         pass
     try:
-        from redflags.modeling import ModelLoadError
+        from redflags.core.modeling import ModelLoadError
 
         known += (ModelLoadError,)
     except ImportError:
@@ -67,8 +57,7 @@ def _run(fn: Callable[[], T]) -> T:
     try:
         return fn()
     except known as e:
-        typer.echo(f"redflags: error: {e}", err=True)
-        raise typer.Exit(1) from None
+        fail(str(e))
 
 
 def evaluate(
@@ -86,7 +75,7 @@ def evaluate(
                               "recorded in metrics.json."),
 ) -> None:
     """Evaluate a model (and baselines) per marker and per corpus; write a report a paper can cite."""
-    _need_evaluation_extras("evaluate")
+    need_extra("eval", "evaluate")
     from redflags.eval.evaluate import run_evaluate
 
     result = _run(lambda: run_evaluate(model, data, out, baselines=baselines, data_dir=data_dir, n_boot=n_boot,
@@ -110,15 +99,14 @@ def cross_corpus(
     n_boot: int = typer.Option(0, "--n-boot", min=0, help="Bootstrap resamples per cell (0: no CIs)."),
 ) -> None:
     """Train on each corpus (or group), test on every corpus informing the same marker."""
-    _need_evaluation_extras("cross-corpus")
+    need_extra("eval", "cross-corpus")
     from redflags.eval.crosscorpus import run_cross_corpus
 
     groups = {}
     for g in group or []:
         name, _, members = g.partition("=")
         if not name or not members:
-            typer.echo(f"redflags: error: --group {g!r}: expected NAME=corpus1,corpus2", err=True)
-            raise typer.Exit(2)
+            fail(f"--group {g!r}: expected NAME=corpus1,corpus2", code=2)
         groups[name] = [m.strip() for m in members.split(",") if m.strip()]
     _run(lambda: run_cross_corpus(out, system=system, corpora=corpus or None, groups=groups, data_dir=data_dir,
                                   data_seed=data_seed, n_boot=n_boot, command=_command_line(ctx)))
@@ -137,7 +125,7 @@ def compare(
     batch_size: int = typer.Option(64, "--batch-size", min=1),
 ) -> None:
     """Paired bootstrap test of two models on the same data: did B change F1 / PR-AUC per marker?"""
-    _need_evaluation_extras("compare")
+    need_extra("eval", "compare")
     from redflags.eval.compare import run_compare
 
     _run(lambda: run_compare(str(a), str(b), data, out, data_dir=data_dir, n_boot=n_boot, seed=seed,
@@ -154,7 +142,7 @@ def seeds(
     batch_size: int = typer.Option(64, "--batch-size", min=1),
 ) -> None:
     """Mean and standard deviation of every headline metric over several seeds of one config."""
-    _need_evaluation_extras("seeds")
+    need_extra("eval", "seeds")
     from redflags.eval.seeds import run_seeds
 
     _run(lambda: run_seeds(model, data or [], out, data_dir=data_dir, batch_size=batch_size, command=_command_line(ctx)))
@@ -167,8 +155,8 @@ def check(
     out: Optional[Path] = typer.Option(None, "--out", help="Also write checks.json and checks.md to this folder."),
 ) -> None:
     """Run the behaviour suite (minimum functionality, invariance, direction) and report pass rates per marker and kind."""
-    _need_evaluation_extras("check")
-    import redflags
+    need_extra("eval", "check")
+    from redflags.scoring.scorer import load
     from redflags.eval.checklist import (
         CheckSuiteError,
         load_cases,
@@ -177,14 +165,13 @@ def check(
         write_checks,
     )
     from redflags.eval.data import display_path
-    from redflags.modeling import ModelLoadError
+    from redflags.core.modeling import ModelLoadError
 
     try:
         suite = load_cases(cases)
-        scorer = redflags.load(model)
+        scorer = load(model)
     except (CheckSuiteError, ModelLoadError) as e:
-        typer.echo(f"redflags: error: {e}", err=True)
-        raise typer.Exit(1)
+        fail(str(e))
     name = display_path(model) if model is not None else "default model"
     result = run_checks(scorer, suite)
     typer.echo(render(result, name))
@@ -201,7 +188,7 @@ def parity(
     write: bool = typer.Option(True, "--write/--no-write", help="Record the result in the model directory's config.json."),
 ) -> None:
     """Check that bfloat16 autocast serves the same flags as float32 (and record it, so dtype auto may use bf16)."""
-    _need_evaluation_extras("parity")
+    need_extra("eval", "parity")
     from redflags.eval.parity import run_parity
 
     res = _run(lambda: run_parity(model, data or ["all:test"], data_dir=data_dir, batch_size=batch_size, write=write,

@@ -8,6 +8,7 @@ Parquet by row groups, a folder by its sorted file list, a saved dataset by inde
 A row that cannot be scored is not an exception: it comes back as a `BadRow` with the reason, and
 goes into the errors table.
 """
+# Size: over 400 lines because every input kind (JSONL, Parquet, .txt folders, saved datasets) shares one row checker.
 
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ class InputFormatError(ValueError):
     """The input as a whole cannot be read (not a row of it): the message names the path and the problem."""
 
 
-def _needs_pyarrow() -> Any:
+def needs_pyarrow() -> Any:
     try:
         import pyarrow
     except ImportError:
@@ -76,7 +77,7 @@ def _json_type(value: Any) -> str:
 
 def _arrow_type(kinds: set[str]) -> Any:
     """One Arrow type for the values an extra field takes across a JSONL file."""
-    pa = _needs_pyarrow()
+    pa = needs_pyarrow()
     kinds = kinds - {"null"}
     if kinds == {"bool"}:
         return pa.bool_()
@@ -103,7 +104,7 @@ class CorpusInput:
 
     def extras_schema(self) -> Any:
         """pyarrow schema of the extra fields carried into the article table."""
-        return _needs_pyarrow().schema([])
+        return needs_pyarrow().schema([])
 
     def read(self, start: int, stop: int) -> Iterator[Row]:
         """Articles (or bad rows) at positions [start, stop), in order."""
@@ -183,7 +184,7 @@ class JsonlInput(CorpusInput):
         return {**super().spec(), "scanned": {"offsets": self._offsets, "lines": self._lines, "kinds": self._kinds}}
 
     def extras_schema(self) -> Any:
-        pa = _needs_pyarrow()
+        pa = needs_pyarrow()
         return pa.schema([(k, _arrow_type(set(kinds))) for k, kinds in self._kinds.items()])
 
     def read(self, start: int, stop: int) -> Iterator[Row]:
@@ -217,7 +218,7 @@ class JsonlInput(CorpusInput):
 
 def _coerce(value: Any, arrow_type: Any) -> Any:
     """A JSONL extra value as its column's type (JSON text for a string column that got something else)."""
-    pa = _needs_pyarrow()
+    pa = needs_pyarrow()
     if value is None:
         return None
     if arrow_type == pa.string() and not isinstance(value, str):
@@ -234,7 +235,7 @@ class ParquetInput(CorpusInput):
 
     def __init__(self, path: Path, **kwargs: Any) -> None:
         super().__init__(path, **kwargs)
-        _needs_pyarrow()
+        needs_pyarrow()
         import pyarrow.parquet as pq
 
         files = sorted(p for p in path.rglob("*.parquet") if p.is_file()) if path.is_dir() else [path]
@@ -260,7 +261,7 @@ class ParquetInput(CorpusInput):
         for needed in (self.id_field, self.text_field):
             if needed not in names:
                 raise InputFormatError(f"{path}: no {needed!r} column (columns: {', '.join(names)})")
-        self._extras = _needs_pyarrow().schema([f for f in schema if f.name not in (self.id_field, self.text_field)])
+        self._extras = needs_pyarrow().schema([f for f in schema if f.name not in (self.id_field, self.text_field)])
 
     def extras_schema(self) -> Any:
         return self._extras
@@ -345,7 +346,7 @@ class HFDatasetInput(CorpusInput):
                 raise InputFormatError(f"{path}: no {needed!r} column (columns: {', '.join(names)})")
         self.total = len(loaded)
         schema = loaded.data.schema
-        self._extras = _needs_pyarrow().schema([f for f in schema if f.name not in (self.id_field, self.text_field)])
+        self._extras = needs_pyarrow().schema([f for f in schema if f.name not in (self.id_field, self.text_field)])
 
     def extras_schema(self) -> Any:
         return self._extras

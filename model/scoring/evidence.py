@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
 import numpy as np
+from redflags.core.probability import sigmoid
 
 # Between two evidence words, only these characters let them join into one span.
 _JOINER = re.compile(r"[\s\-\u2010-\u2014'\u2019]*")
@@ -40,10 +41,6 @@ class Evidence:
             out["technique"] = self.technique
             out["technique_score"] = round(float(self.technique_score or 0.0), 6)
         return out
-
-
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.asarray(z, dtype=np.float64)))
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
@@ -82,7 +79,7 @@ def decode(text: str, offsets: Sequence[tuple[int, int]], words: Sequence[Option
     word_spans = _words(text, offsets, words)
     if not word_spans:
         return []
-    probs = _sigmoid(token_logits)  # (T, M)
+    probs = sigmoid(token_logits)  # (T, M)
     tech = softmax(technique_logits) if technique_logits is not None and len(techniques) else None
     # Each word's score per marker: the highest probability among its tokens (one vectorised pass).
     tok_idx = np.fromiter((t for w in word_spans for t in w[2]), dtype=np.int64)

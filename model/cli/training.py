@@ -1,6 +1,6 @@
 """CLI commands of the training pipeline: `redflags train ...` and `redflags data stats ...`.
 
-`register(app)` adds them to the main typer app (one line in redflags/cli.py). Heavy imports
+`register(app)` adds them to the main typer app (one line in redflags/cli/app.py). Heavy imports
 (torch, datasets) happen inside the commands so `redflags --help` stays quick.
 """
 
@@ -14,25 +14,11 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from redflags.cli.messages import fail, need_extra
 
 log = logging.getLogger(__name__)
 
 data_app = typer.Typer(help="Inspect the training corpora and the dataset built from them.", no_args_is_help=True)
-
-
-def _fail(message: str) -> None:
-    typer.echo(f"redflags: error: {message}", err=True)
-    raise typer.Exit(1)
-
-
-def _need_training_extras(command: str) -> None:
-    """One error line naming `pip install 'redflags[train]'` when a training package is missing."""
-    from redflags.extras import MissingExtraError, require
-
-    try:
-        require("train", command)
-    except MissingExtraError as e:
-        _fail(str(e))
 
 
 def train_command(
@@ -52,7 +38,7 @@ def train_command(
 
     Several processes (data parallel): launch this command with `torchrun --nproc_per_node N -m redflags
     train ...` or `accelerate launch --num_processes N -m redflags train ...`; only the main process writes."""
-    _need_training_extras("train")
+    need_extra("train", "train")
     from redflags.training.config import ConfigError, load_config
 
     extra = list(overrides)
@@ -65,21 +51,21 @@ def train_command(
     try:
         cfg = load_config(config, extra)
     except ConfigError as e:
-        _fail(str(e))
+        fail(str(e))
     if out is None:
         if cfg.output.dir is None:
-            _fail("no model directory: give --out DIR or set output.dir in the config")
+            fail("no model directory: give --out DIR or set output.dir in the config")
         out = Path(cfg.output.dir)
     if cfg.calibration.dev_corpora:
         unknown = [c for c in cfg.calibration.dev_corpora if c not in cfg.data.corpora]
         if unknown:
-            _fail(f"calibration.dev_corpora names corpora that are not in data.corpora: {', '.join(unknown)}")
+            fail(f"calibration.dev_corpora names corpora that are not in data.corpora: {', '.join(unknown)}")
     from redflags.training.distributed import DeviceError, resolve_device
 
     try:
         resolve_device(device, cfg.training.precision)
     except DeviceError as e:
-        _fail(str(e))
+        fail(str(e))
     _log_to_stderr()
     from redflags.training.corpora import CorpusError
     from redflags.training.train import ResumeError, train
@@ -89,7 +75,7 @@ def train_command(
     try:
         result = train(cfg, out, work_dir=work, resume=resume, progress=progress, command=command, device=device)
     except (CorpusError, ResumeError, ValueError) as e:
-        _fail(str(e))
+        fail(str(e))
     if result.out_dir is None:  # not the main process of a multi-process run: it wrote nothing
         return
     typer.echo(f"model written to {out} ({result.state.step} steps, {result.state.seconds / 60:.1f} min of training; "
@@ -114,7 +100,7 @@ def stats_command(
     rebuild: bool = typer.Option(False, "--rebuild", help="Rebuild the cached dataset."),
 ) -> None:
     """Per split, corpus and marker: positives, negatives and unknowns (after de-duplication)."""
-    _need_training_extras("data stats")
+    need_extra("train", "data stats")
     from redflags.training.config import ConfigError, load_config
     from redflags.training.corpora import CORPORA, CorpusError
     from redflags.training.dataset import (
@@ -132,12 +118,12 @@ def stats_command(
         else:
             cfg = data_config_for(corpora or sorted(CORPORA), data_dir, seed)
     except (ConfigError, ValueError) as e:
-        _fail(str(e))
+        fail(str(e))
     _log_to_stderr()
     try:
         dd = build_dataset(cfg, rebuild=rebuild)
     except CorpusError as e:
-        _fail(str(e))
+        fail(str(e))
     console = Console(width=max(Console().width, 110))  # corpus names are long: do not cut them
     for split in dd:
         table = Table(title=f"{split}: {len(dd[split])} sentences")
@@ -160,7 +146,7 @@ def annotations_command(
     out: Optional[Path] = typer.Option(None, "--out", help="Also write the report (Markdown) to this file."),
 ) -> None:
     """The news annotations: articles, sentences and positives per split and sample; agreement (kappa, evidence F1)."""
-    _need_training_extras("data annotations")
+    need_extra("train", "data annotations")
     from redflags.atomic import write_text
     from redflags.training.corpora import CorpusError
     from redflags.training.corpora.news_annotations import read_annotations
@@ -169,7 +155,7 @@ def annotations_command(
     try:
         text = annotation_report(read_annotations())
     except CorpusError as e:
-        _fail(str(e))
+        fail(str(e))
     typer.echo(text)
     if out is not None:
         write_text(out, text)
@@ -183,7 +169,7 @@ def audit_command(
     split: str = typer.Option("train", "--split", help="Split of the mix to audit (train: what the model learns from)."),
 ) -> None:
     """The training mix against the codebook: per distinction and corpus, the positive rate next to the news annotations'."""
-    _need_training_extras("data audit")
+    need_extra("train", "data audit")
     import json
 
     from redflags.atomic import write_text
@@ -198,7 +184,7 @@ def audit_command(
         _log_to_stderr()
         result = audit(dataset_rows(build_dataset(cfg)[split]), patterns)
     except (ConfigError, CorpusError, ValueError, KeyError) as e:
-        _fail(str(e))
+        fail(str(e))
     text = audit_markdown(result)
     for pid, corpus, rate, news, n in conflicts(result):
         typer.echo(f"conflict: {pid} in {corpus}: {rate:.2f} positive ({n} matches), news annotations {news:.2f}")
@@ -215,15 +201,15 @@ def convert_command(
     target: Path = typer.Argument(..., help="New model directory to write (current format).", show_default=False),
 ) -> None:
     """Rewrite a model directory in the current format (Hugging Face config.json, PEFT adapter files)."""
-    _need_training_extras("convert")
-    from redflags.modeling import ModelLoadError, RedflagsModel
+    need_extra("train", "convert")
+    from redflags.core.modeling import ModelLoadError, RedflagsModel
 
     if target.exists():
-        _fail(f"{target}: already exists; choose a new directory")
+        fail(f"{target}: already exists; choose a new directory")
     try:
         model = RedflagsModel.from_pretrained(source)
     except ModelLoadError as e:
-        _fail(str(e))
+        fail(str(e))
     from redflags.training.card import front_matter
 
     card = (source / "README.md").read_text(encoding="utf-8") if (source / "README.md").is_file() else ""
@@ -239,7 +225,7 @@ def card_command(
                                       "e.g. 'Test split=runs/eval-test/metrics.json'."),
 ) -> None:
     """Rewrite a model's card, adding the evaluation harness's metrics (with the commands that produced them)."""
-    _need_training_extras("card")
+    need_extra("train", "card")
     import json
 
     from redflags.training.card import write_card
@@ -248,18 +234,18 @@ def card_command(
     for item in metrics:
         title, sep, path = item.partition("=")
         if not sep or not title.strip() or not path.strip():
-            _fail(f"--metrics {item!r} must look like TITLE=PATH")
+            fail(f"--metrics {item!r} must look like TITLE=PATH")
         try:
             result = json.loads(Path(path).read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as e:
-            _fail(f"{path}: cannot read metrics ({e})")
+            fail(f"{path}: cannot read metrics ({e})")
         report = Path(path).with_name("report.md")
         if isinstance(result, dict) and report.is_file():
             # The card links the full report (tables and figures) that sits beside the metrics.
             result["report_link"] = os.path.relpath(report.resolve(), model_dir.resolve())
         sections[title.strip()] = result
     if not (model_dir / "config.json").is_file():
-        _fail(f"{model_dir}: not a model directory (config.json is missing)")
+        fail(f"{model_dir}: not a model directory (config.json is missing)")
     typer.echo(f"model card written to {write_card(model_dir, sections or None)}")
 
 
@@ -273,11 +259,11 @@ def profile_reference_command(
 ) -> None:
     """Score a random sample of train-split news articles and store per marker the distribution of
     flagged shares in MODEL/reference_profile.json, so that reports say where an article stands."""
-    from redflags.modeling import ModelLoadError
+    from redflags.core.modeling import ModelLoadError
     from redflags.training.corpora.registry import CorpusError
     from redflags.training.reference import build_reference, write_reference
 
-    from redflags.scorer import DEFAULT_MODEL_DIR
+    from redflags.scoring.scorer import DEFAULT_MODEL_DIR
 
     model = model or DEFAULT_MODEL_DIR
     argv = sys.argv[sys.argv.index("profile-reference") + 1:] if "profile-reference" in sys.argv else []
@@ -285,7 +271,7 @@ def profile_reference_command(
     try:
         content = build_reference(model, data_dir, max_articles, seed, batch_size, progress, command)
     except (CorpusError, ModelLoadError) as e:
-        _fail(str(e))
+        fail(str(e))
     path = write_reference(model, content)
     typer.echo(f"{path}: {content['description']}")
 

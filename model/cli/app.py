@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 from enum import Enum
 from pathlib import Path
@@ -17,13 +16,11 @@ from typing import Iterator, Optional, TextIO
 
 import typer
 from typer.core import TyperGroup
+from redflags.cli.messages import error
+from redflags.cli.table import make_console, render_table
 from redflags.atomic import atomic_path
 from redflags.markers import STYLE_NOT_TRUTH
-from redflags.profile import PERCENTILE_NOTE
-from redflags.report import NEAR_MISS  # (as on the HTML page: a score at 80% of its threshold is a near miss)
 from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 log = logging.getLogger(__name__)
 
@@ -114,11 +111,6 @@ class InputError(Exception):
         self.problem = problem
 
 
-def error(message: str) -> None:
-    """One line on stderr in the format every redflags error uses."""
-    typer.echo(f"redflags: error: {message}", err=True)
-
-
 def _decode(data: bytes, name: str) -> str:
     try:
         return data.decode("utf-8-sig")
@@ -162,130 +154,6 @@ def _read_inputs(paths: list[str]) -> Iterator[tuple[str, str] | InputError]:
                 yield InputError(str(f), f"cannot read ({e.strerror or e})")
 
 
-def _shorten(text: str, width: int) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= width else flat[: width - 1].rstrip() + "…"
-
-
-# A colour per marker, for flagged rows and their evidence words (markers of other models: cyan).
-MARKER_COLOURS = {"unverifiable_sourcing": "red", "hedging": "magenta", "sensational_framing": "dark_orange"}
-def _colour(marker: str) -> str:
-    return MARKER_COLOURS.get(marker, "cyan")
-
-
-def _flag_text(s, marker: str) -> Text:  # noqa: ANN001 - a SentenceScore (imported lazily)
-    """`marker 0.83: “words” [technique]`, the marker in its colour; the evidence note when no word cleared."""
-    out = Text.assemble((marker, f"bold {_colour(marker)}"), f" {s.scores[marker]:.2f}")
-    if s.evidence is None:
-        return out
-    words = s.evidence_for(marker)
-    if not words:
-        return out + Text(" (no evidence word above the span threshold)", style="dim")
-    out.append(": ")
-    for k, ev in enumerate(words):
-        if k:
-            out.append(", ")
-        out.append(f"\u201c{_shorten(ev.text, 40)}\u201d", style=_colour(marker))
-        if ev.technique:
-            out.append(f" [{ev.technique}]", style="dim")
-    return out
-
-
-def _flag_cell(s, marker: str) -> str:  # noqa: ANN001
-    """The flag cell of one marker as plain text (see `_flag_text`)."""
-    return _flag_text(s, marker).plain
-
-
-def _sentence_text(s) -> Text:  # noqa: ANN001
-    """The whole sentence (line breaks as spaces, so offsets stay), evidence words underlined in their marker's colour."""
-    text = Text("".join(" " if c.isspace() else c for c in s.text), style="" if s.flagged_markers else "dim")
-    for ev in s.evidence or ():
-        a, b = max(ev.start - s.start, 0), min(ev.end - s.start, len(s.text))
-        if a < b and ev.marker in s.flagged_markers:
-            text.stylize(f"bold underline {_colour(ev.marker)}", a, b)
-    return text
-
-
-def _row_flags(s, thresholds: dict[str, float], min_score: Optional[float] = None) -> Text:  # noqa: ANN001
-    """The flagged markers; on an unflagged row, the scores of near misses (and of those at --min-score)."""
-    flagged = s.flagged_markers
-    if flagged:
-        out = Text("; ").join(_flag_text(s, m) for m in flagged)
-    else:
-        near = [m for m, p in s.scores.items() if p >= NEAR_MISS * thresholds[m] or (min_score is not None and p >= min_score)]
-        out = Text("below threshold: " + ", ".join(f"{m} {s.scores[m]:.2f} < {thresholds[m]:.2f}" for m in near)
-                   if near else "-", style="dim")
-    if s.truncated:
-        out.append(" (truncated)", style="dim")
-    return out
-
-
-def _shown(s, only_flagged: bool, min_score: Optional[float]) -> bool:  # noqa: ANN001
-    if only_flagged and not s.flagged_markers:
-        return False
-    return min_score is None or max(s.scores.values(), default=0.0) >= min_score
-
-
-TABLE_PART = 1000  # rows per printed part of a long table
-
-
-def render_table(reports: list, console: Console, only_flagged: bool = False, min_score: Optional[float] = None) -> None:
-    """Terminal report per article: thresholds, one row per sentence (number, whole sentence wrapped to the
-    width, flagged markers in their colours with their evidence words), the summary and the article profile."""
-    for report in reports:
-        console.print(Text(report.source or "article", style="bold"))
-        if report.model:
-            console.print(Text(f"model: {report.model}" + (f", version {report.model_version}" if report.model_version else "")
-                               + (f", computed in {report.dtype}" if report.dtype else ""), style="dim"))
-        heads = Text("thresholds (flagged at or above): ")
-        heads.append(Text("; ").join(Text.assemble((m, _colour(m)), f" {t:.2f}") for m, t in report.thresholds.items()))
-        console.print(heads)
-        shown = [s for s in report.sentences if _shown(s, only_flagged, min_score)]
-        # rich lays a table out whole: a 5 MB article's 37,000 rows took ~210 MB more, so long tables are
-        # printed in parts of TABLE_PART rows, with the same column widths (a border between parts).
-        digits = len(str(shown[-1].number)) if shown else 1
-        for first in range(0, max(len(shown), 1), TABLE_PART):
-            table = Table(show_lines=False, expand=True, show_header=first == 0)
-            table.add_column("#", justify="right", no_wrap=True, min_width=digits)
-            table.add_column("sentence", overflow="fold", ratio=3)
-            table.add_column("markers flagged (probability): evidence words", overflow="fold", ratio=2)
-            for s in shown[first : first + TABLE_PART]:
-                number = Text(str(s.number), style=f"bold {_colour(s.flagged_markers[0])}" if s.flagged_markers else "dim")
-                table.add_row(number, _sentence_text(s), _row_flags(s, report.thresholds, min_score))
-            if len(shown) < len(report.sentences) and first + TABLE_PART >= len(shown):
-                filters = " and ".join(f for f in ("--only-flagged" if only_flagged else "",
-                                                   f"--min-score {min_score:g}" if min_score is not None else "") if f)
-                table.caption = f"{len(shown)} of {len(report.sentences)} sentences shown ({filters})"
-            console.print(table)
-        if report.skipped:
-            console.print(f"{len(report.skipped)} boilerplate lines skipped (not scored)", style="dim")
-        summary = Table(title="summary", title_justify="left")
-        summary.add_column("marker", no_wrap=True)
-        summary.add_column("sentences flagged", justify="right")
-        summary.add_column("share", justify="right", no_wrap=True)
-        summary.add_column("highest score", justify="right", no_wrap=True)
-        summary.add_column("threshold", justify="right")
-        for m, ms in report.summary.items():
-            summary.add_row(Text(m, style=_colour(m)), f"{ms.flagged} of {len(report.sentences)}", f"{ms.share:.0%}",
-                            ms.highest(), f"{ms.threshold:.2f}")
-        console.print(summary)
-        profile = report.profile
-        if profile:
-            console.print(Text("Against ordinary news:", style="bold"))
-            for m, p in profile.items():
-                console.print(Text.assemble("  ", (p.describe(m), _colour(m))))
-            console.print(Text(f"Reference: {report.reference.description} (none from a dev or test split). {PERCENTILE_NOTE}",
-                               style="dim"))
-        console.print()
-    console.print(f"Note: {STYLE_NOT_TRUTH}", style="italic")
-
-
-def make_console(force_terminal: Optional[bool] = None, **kwargs) -> Console:  # noqa: ANN003
-    """A console for the terminal: colours only on a terminal and without $NO_COLOR (no escape codes otherwise)."""
-    plain = bool(os.environ.get("NO_COLOR"))
-    return Console(force_terminal=force_terminal, color_system=None if plain else "auto", **kwargs)
-
-
 def _write_report(fh: TextIO, reports: list, fmt: Format, width: Optional[int], only_flagged: bool = False,
                   min_score: Optional[float] = None) -> None:
     """Write the reports in `fmt` to `fh` piece by piece: the JSON of a 5 MB article is never one string
@@ -308,7 +176,7 @@ def _write_report(fh: TextIO, reports: list, fmt: Format, width: Optional[int], 
         for r in reports:
             fh.write(json.dumps(r.to_dict(), ensure_ascii=False, allow_nan=False) + "\n")
     elif fmt is Format.html:
-        from redflags.report import render_html
+        from redflags.scoring.report import render_html
 
         fh.write(render_html(reports))
     else:
@@ -351,6 +219,7 @@ def score(
     Sentences are numbered from 1 everywhere a person reads them (JSON also keeps a 0-based index).
     The table is plain text (no colours) when the output is not a terminal or $NO_COLOR is set.
     """
+    # Length: over 60 lines because typer declares each option in the signature (the body is ~30 lines).
     if fmt is not Format.table and (only_flagged or min_score is not None):
         raise typer.BadParameter("--only-flagged and --min-score filter the table; JSON and HTML keep every sentence",
                                  param_hint="--format")
@@ -365,8 +234,8 @@ def score(
     if not articles:
         raise typer.Exit(1)
 
-    from redflags.modeling import ModelLoadError
-    from redflags.scorer import load
+    from redflags.core.modeling import ModelLoadError
+    from redflags.scoring.scorer import load
 
     try:
         scorer = load(model, dtype=dtype.value, threads=threads)
@@ -394,9 +263,9 @@ def score(
 
 def _version_callback(value: bool) -> None:
     if value:
-        from redflags import __version__
+        from redflags.extras import package_version
 
-        typer.echo(f"redflags {__version__}")
+        typer.echo(f"redflags {package_version()}")
         raise typer.Exit()
 
 
@@ -411,13 +280,13 @@ def _root(
 
 # --- commands of the other parts (one registration line each) -----------------------------------
 
-from redflags.training.commands import register as _register_training  # noqa: E402
+from redflags.cli.training import register as _register_training  # noqa: E402
 
 _register_training(app)
-from redflags.eval.commands import register as _register_eval  # noqa: E402
+from redflags.cli.evaluation import register as _register_eval  # noqa: E402
 
 _register_eval(app)
-from redflags.corpus_commands import register as _register_corpus  # noqa: E402
+from redflags.cli.corpus import register as _register_corpus  # noqa: E402
 
 _register_corpus(app)
 

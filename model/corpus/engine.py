@@ -1,6 +1,6 @@
 """Score a whole corpus into Parquet tables, resumably, on one machine or on a Ray cluster.
 
-    from redflags.corpus import score_corpus
+    from redflags.corpus.engine import score_corpus
     result = score_corpus("articles.jsonl", "out/")      # engine="ray" for Ray Data
 
 The input (corpus_input.py) is cut into shards of consecutive articles. A shard is the unit of
@@ -28,12 +28,14 @@ import logging
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
-from redflags.atomic import atomic_path, remove_stale, write_text
-from redflags.corpus_input import Article, BadRow, CorpusInput, DEFAULT_MAX_CHARS, _needs_pyarrow, open_input
+from redflags.atomic import write_text
+from redflags.extras import package_version
+from redflags.corpus.inputs import CorpusInput, DEFAULT_MAX_CHARS, needs_pyarrow, open_input
+from redflags.corpus.shards import ShardJob, committed_shards, remove_uncommitted, score_shard
 from redflags.markers import STYLE_NOT_TRUTH
 
 log = logging.getLogger(__name__)
@@ -61,196 +63,6 @@ class CorpusResult:
     seconds: float
 
 
-# --- tables ---------------------------------------------------------------------------------------
-
-def sentence_schema(markers: Sequence[str]) -> Any:
-    """Arrow schema of the sentence table."""
-    pa = _needs_pyarrow()
-    evidence = pa.struct([("marker", pa.string()), ("start", pa.int64()), ("end", pa.int64()), ("text", pa.string()),
-                          ("score", pa.float32()), ("technique", pa.string())])
-    return pa.schema(
-        [("id", pa.string()), ("position", pa.int64()), ("index", pa.int32()), ("start", pa.int64()),
-         ("end", pa.int64()), ("text", pa.string())]
-        + [(f"p_{m}", pa.float32()) for m in markers]
-        + [(f"flag_{m}", pa.bool_()) for m in markers]
-        + [("truncated", pa.bool_()), ("evidence", pa.list_(evidence)),
-           ("model_name", pa.string()), ("model_version", pa.string())]
-    )
-
-
-def _summary_fields(markers: Sequence[str]) -> list[tuple[str, Any]]:
-    """The article table's own columns (name, Arrow type), before the input's extra fields."""
-    pa = _needs_pyarrow()
-    fields = [("id", pa.string()), ("position", pa.int64()), ("sentences", pa.int32()), ("skipped_lines", pa.int32())]
-    for m in markers:
-        # percentile_<m>: against the model's reference news articles (profile.py); null without a reference
-        fields += [(f"flagged_{m}", pa.int32()), (f"share_{m}", pa.float32()), (f"max_{m}", pa.float32()),
-                   (f"max_sentence_{m}", pa.int32()), (f"percentile_{m}", pa.float32())]
-    return fields + [("model_name", pa.string()), ("model_version", pa.string())]
-
-
-def _extra_columns(markers: Sequence[str], extras: Any) -> list[tuple[str, str]]:
-    """(input field, column) per extra field: an extra named like a summary column becomes "input_<name>"."""
-    taken = {name for name, _ in _summary_fields(markers)}
-    return [(name, f"input_{name}" if name in taken else name) for name in extras.names]
-
-
-def article_schema(markers: Sequence[str], extras: Any) -> Any:
-    """Arrow schema of the article table: summary columns, then the input's extra fields."""
-    extra = [(column, extras.field(name).type) for name, column in _extra_columns(markers, extras)]
-    return _needs_pyarrow().schema(_summary_fields(markers) + extra)
-
-
-def error_schema() -> Any:
-    """Arrow schema of the errors table."""
-    pa = _needs_pyarrow()
-    return pa.schema([("position", pa.int64()), ("id", pa.string()), ("where", pa.string()), ("reason", pa.string())])
-
-
-# --- one shard ------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class ShardJob:
-    """Everything a worker needs to score shard `index` (positions [start, stop)) into `out`."""
-
-    index: int
-    start: int
-    stop: int
-
-
-@dataclass
-class ShardCounts:
-    index: int
-    articles: int
-    sentences: int
-    failed: int
-    seconds: float
-
-
-def shard_name(index: int) -> str:
-    return f"part-{index:05d}.parquet"
-
-
-def score_shard(scorer: Any, corpus: CorpusInput, job: ShardJob, out: Path, identity: dict[str, str],
-                batch_size: int, pool_size: Optional[int] = None) -> ShardCounts:
-    """Read, score and commit one shard: three Parquet files, then its marker. Used by both engines."""
-    pa = _needs_pyarrow()
-    began = time.perf_counter()
-    markers = scorer.markers
-    rows = list(corpus.read(job.start, job.stop))
-    articles = [r for r in rows if isinstance(r, Article)]
-    bad = [r for r in rows if isinstance(r, BadRow)]
-    reports = _score_articles(scorer, articles, bad, batch_size, pool_size)
-
-    extras = corpus.extras_schema()
-    schemas = {"sentences": sentence_schema(markers), "articles": article_schema(markers, extras),
-               "errors": error_schema()}
-    sent: dict[str, list[Any]] = {name: [] for name in schemas["sentences"].names}
-    art: dict[str, list[Any]] = {name: [] for name in schemas["articles"].names}
-    extra_cols = _extra_columns(markers, extras)
-    for article, report in reports:
-        for s in report.sentences:
-            sent["id"].append(article.id)
-            sent["position"].append(article.position)
-            sent["index"].append(s.index)
-            sent["start"].append(s.start)
-            sent["end"].append(s.end)
-            sent["text"].append(s.text)
-            for m in markers:
-                sent[f"p_{m}"].append(s.scores[m])
-                sent[f"flag_{m}"].append(s.flags[m])
-            sent["truncated"].append(s.truncated)
-            sent["evidence"].append(None if s.evidence is None else [
-                {"marker": e.marker, "start": e.start, "end": e.end, "text": e.text, "score": e.score,
-                 "technique": e.technique} for e in s.evidence])
-            sent["model_name"].append(identity["name"])
-            sent["model_version"].append(identity["version"])
-        art["id"].append(article.id)
-        art["position"].append(article.position)
-        art["sentences"].append(len(report.sentences))
-        art["skipped_lines"].append(len(report.skipped))
-        profile = report.profile or {}
-        for m, ms in report.summary.items():
-            art[f"flagged_{m}"].append(ms.flagged)
-            art[f"share_{m}"].append(ms.share)
-            art[f"max_{m}"].append(ms.max_score)
-            art[f"max_sentence_{m}"].append(ms.max_sentence)
-            art[f"percentile_{m}"].append(profile[m].percentile if m in profile else None)
-        art["model_name"].append(identity["name"])
-        art["model_version"].append(identity["version"])
-        for name, column in extra_cols:
-            art[column].append(article.extras.get(name))
-    errors = {"position": [b.position for b in bad], "id": [b.id for b in bad], "where": [b.where for b in bad],
-              "reason": [b.reason for b in bad]}
-
-    tables = {name: pa.Table.from_pydict(columns, schema=schemas[name])
-              for name, columns in (("sentences", sent), ("articles", art), ("errors", errors))}
-    counts = ShardCounts(job.index, len(reports), tables["sentences"].num_rows, len(bad),
-                         round(time.perf_counter() - began, 3))
-    _commit_shard(out, job, tables, counts)
-    return counts
-
-
-def _score_articles(scorer: Any, articles: list[Article], bad: list[BadRow], batch_size: int,
-                    pool_size: Optional[int]) -> list[tuple[Article, Any]]:
-    """(article, report) for the shard's articles, batched together; if the batch fails, article by article,
-    so that one article that breaks the scorer goes to the errors table and the others are still scored."""
-    kwargs = {"batch_size": batch_size} | ({"pool_size": pool_size} if pool_size else {})
-    try:
-        return list(zip(articles, scorer.score_many([a.text for a in articles], **kwargs)))
-    except (ValueError, TypeError, RuntimeError) as e:
-        log.warning("a batch of %d articles failed (%s): scoring them one by one", len(articles), e)
-    out = []
-    for a in articles:
-        try:
-            out.append((a, scorer.score_many([a.text], **kwargs)[0]))
-        except (ValueError, TypeError, RuntimeError) as e:
-            bad.append(BadRow(a.position, a.id, f"scoring failed: {type(e).__name__}: {e}", "scorer"))
-    bad.sort(key=lambda b: b.position)
-    return out
-
-
-def _commit_shard(out: Path, job: ShardJob, tables: dict[str, Any], counts: ShardCounts) -> None:
-    import pyarrow.parquet as pq
-
-    for name in TABLES:
-        with atomic_path(out / name / shard_name(job.index)) as tmp:
-            pq.write_table(tables[name], tmp)
-    # The marker comes last: a shard without one is redone, whatever files it has.
-    write_text(out / "_shards" / f"{job.index:05d}.json", json.dumps({**asdict(job), **asdict(counts)}) + "\n")
-
-
-def committed_shards(out: Path) -> dict[int, dict[str, Any]]:
-    """Shard index -> its marker's counts, for every committed shard in `out`."""
-    done = {}
-    for p in sorted((out / "_shards").glob("*.json")):
-        try:
-            record = json.loads(p.read_text(encoding="utf-8"))
-            done[int(record["index"])] = record
-        except (ValueError, KeyError, OSError):
-            log.warning("%s: unreadable shard marker, the shard is redone", p)
-    return done
-
-
-def _remove_uncommitted(out: Path, done: dict[int, Any]) -> None:
-    """Delete part files of shards that have no marker (a killed run wrote them), and stale temporaries."""
-    for name in TABLES:
-        folder = out / name
-        if not folder.is_dir():
-            continue
-        for p in folder.iterdir():
-            if p.name.startswith("part-") and p.suffix == ".parquet":
-                try:
-                    index = int(p.stem.split("-")[1])
-                except (IndexError, ValueError):
-                    continue
-                if index not in done:
-                    p.unlink(missing_ok=True)
-        # Temporaries (".part-NNNNN.parquet.<pid>-XXXX.tmp") of writers that no longer run.
-        for part in {p.name[1:].split(".parquet")[0] + ".parquet" for p in folder.glob(".part-*")}:
-            remove_stale(folder / part)
-
-
 # --- the run --------------------------------------------------------------------------------------
 
 class _Lock:
@@ -260,7 +72,7 @@ class _Lock:
         self.path = out / ".lock"
 
     def __enter__(self) -> "_Lock":
-        from redflags.atomic import _alive
+        from redflags.atomic import pid_alive
 
         for _ in range(2):
             try:
@@ -270,7 +82,7 @@ class _Lock:
                     pid = int(self.path.read_text().strip() or 0)
                 except (OSError, ValueError):
                     pid = 0
-                if pid and pid != os.getpid() and _alive(pid):
+                if pid and pid != os.getpid() and pid_alive(pid):
                     raise OutputConflictError(f"{self.path.parent}: another score-corpus run (pid {pid}) is writing "
                                               "here; wait for it or choose another --out") from None
                 self.path.unlink(missing_ok=True)  # left by a killed run
@@ -335,7 +147,8 @@ def score_corpus(
     `limit` articles (a trial run). Raises ValueError / OutputConflictError / ImportError with a
     message that names the problem.
     """
-    from redflags.scorer import _check_count
+    # Length: over 60 lines: the run's order (check, lock, resume, score, commit, manifest) reads best in one place.
+    from redflags.scoring.scorer import _check_count
 
     if engine not in ("local", "ray"):
         raise ValueError(f"engine must be 'local' or 'ray', got {engine!r}")
@@ -347,9 +160,9 @@ def score_corpus(
         _check_count(actors, "actors")
     if limit is not None:
         _check_count(limit, "limit")
-    _needs_pyarrow()
+    needs_pyarrow()
     if engine == "ray":
-        from redflags.corpus_ray import needs_ray
+        from redflags.corpus.ray_engine import needs_ray
 
         needs_ray()
 
@@ -357,7 +170,7 @@ def score_corpus(
                         max_chars=max_chars)
     out = Path(out).expanduser()
     out.mkdir(parents=True, exist_ok=True)
-    from redflags.scorer import DEFAULT_MODEL_DIR, load
+    from redflags.scoring.scorer import DEFAULT_MODEL_DIR, load
 
     model_dir = Path(model).expanduser() if model is not None else DEFAULT_MODEL_DIR
     with _Lock(out):
@@ -395,7 +208,7 @@ def score_corpus(
                     counts = score_shard(scorer, corpus, job, out, identity_model, batch_size)
                     bar.update(counts.articles + counts.failed, counts.sentences)
             else:
-                from redflags.corpus_ray import run_ray
+                from redflags.corpus.ray_engine import run_ray
 
                 del scorer  # (the actors load their own)
                 for counts in run_ray(corpus, pending, out, model_dir, identity_model, batch_size=batch_size,
@@ -453,7 +266,7 @@ def _prepare(out: Path, identity: dict[str, Any], overwrite: bool) -> dict[int, 
     elif overwrite:
         _clear(out)
     done = committed_shards(out)
-    _remove_uncommitted(out, done)
+    remove_uncommitted(out, done)
     return done
 
 
@@ -473,9 +286,7 @@ def _now() -> str:
 
 
 def _version() -> str:
-    from redflags import __version__
-
-    return __version__
+    return package_version()
 
 
 class _Bar:

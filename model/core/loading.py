@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from redflags import model_dir
-from redflags.modeling import ModelLoadError, RedflagsModel, read_config, read_weights_checked, resolve_base
+from redflags.core import model_dir
+from redflags.core.modeling import ModelLoadError, RedflagsModel, read_config, read_weights_checked, resolve_base
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +40,8 @@ def fold_lora(base: dict[str, torch.Tensor], adapters: dict[str, torch.Tensor], 
 
 def load_for_scoring(directory: Path) -> tuple[RedflagsModel, Any]:
     """(model in eval mode, tokenizer) for scoring; see the module doc."""
-    from redflags.bert import BertEncoder, supports
-    from redflags.tokenizer import ScoringTokenizer
+    from redflags.core.bert import BertEncoder, supports
+    from redflags.core.tokenizer import ScoringTokenizer
 
     config = read_config(directory)
     if not supports(config.encoder_config or {}) or not (directory / "tokenizer.json").is_file():

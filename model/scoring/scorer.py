@@ -6,6 +6,7 @@ sentences. Memory therefore stays bounded by the pool, whatever the article's le
 mix sentences of several articles. Results come back in input order, and do not depend on the
 batch size or the pool (up to float rounding far below the printed digits).
 """
+# Size: over 400 lines because the Scorer's pooled batching, its public methods and load() share its state.
 
 from __future__ import annotations
 
@@ -18,14 +19,15 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional, Sequence
 
 import numpy as np
 
-from redflags import evidence as evidence_mod
-from redflags.evidence import Evidence
-from redflags.report import ArticleReport, SentenceScore, SkippedLine
-from redflags.segment import Sentence, iter_segments
+from redflags.core.probability import flags_at
+from redflags.scoring import evidence as evidence_mod
+from redflags.scoring.evidence import Evidence
+from redflags.scoring.report import ArticleReport, SentenceScore, SkippedLine
+from redflags.scoring.segment import Sentence, iter_segments
 
 if TYPE_CHECKING:  # (imported lazily at run time: see load)
-    from redflags.profile import Reference
-    from redflags.modeling import ModelConfig, RedflagsModel
+    from redflags.scoring.profile import Reference
+    from redflags.core.modeling import ModelConfig, RedflagsModel
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +36,7 @@ DEFAULT_BATCH_SIZE = 32
 # from one length order (padding adds about 3% of the work on news text, 29% with pools of 256),
 # small enough to bound memory (a pool's token ids are a few MB).
 DEFAULT_POOL_SIZE = 4096
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default_model"
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "default_model"
 
 
 def _check_text(text: object, what: str = "text") -> str:
@@ -110,17 +112,17 @@ class Scorer:
 
     @cached_property
     def model_version(self) -> Optional[str]:
-        """A short hash of the weights, thresholds and calibration (redflags.profile.model_version)."""
+        """A short hash of the weights, thresholds and calibration (redflags.scoring.profile.model_version)."""
         if self.model_dir is None:
             return None
-        from redflags.profile import model_version
+        from redflags.scoring.profile import model_version
 
         return model_version(self.model_dir, dataclasses.asdict(self.config))
 
     @cached_property
     def reference(self) -> "Optional[Reference]":
         """The model directory's reference profile of news articles (None when it has none)."""
-        from redflags.profile import read_reference
+        from redflags.scoring.profile import read_reference
 
         return read_reference(self.model_dir, self.model_version)
 
@@ -139,8 +141,10 @@ class Scorer:
 
     def predict(self, sentences: Sequence[str], batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
         """Flags, shape (len(sentences), len(markers)), bool: `predict_proba` at each marker's threshold."""
-        probs = self.predict_proba(sentences, batch_size=batch_size)
-        return probs >= np.array([self.thresholds[m] for m in self.markers])
+        return self._flags(self.predict_proba(sentences, batch_size=batch_size))
+
+    def _flags(self, probs: np.ndarray) -> np.ndarray:
+        return flags_at(probs, [self.thresholds[m] for m in self.markers])
 
     def predict_spans(self, sentences: Sequence[str], batch_size: int = DEFAULT_BATCH_SIZE,
                       flagged_only: bool = False, return_proba: bool = False) -> Any:
@@ -162,7 +166,7 @@ class Scorer:
                                 batch_size: int = DEFAULT_BATCH_SIZE) -> list[list[Optional[tuple[str, float]]]]:
         """For given (start, end) spans of each sentence: the technique head's (technique, probability),
         averaged over the span's tokens (None for a span past the model's maximum length)."""
-        from redflags import inference
+        from redflags.core import inference
 
         if not self.has_evidence or not self.config.techniques:
             raise ValueError(f"the model {self.model_dir} has no technique head")
@@ -195,7 +199,7 @@ class Scorer:
         model = self.model
         if getattr(model, "_inference_only", False):
             # The scorer's model has its adapters folded in (loading.py): save from the directory's own weights.
-            from redflags.modeling import RedflagsModel
+            from redflags.core.modeling import RedflagsModel
 
             if self.model_dir is None:
                 raise ValueError("this scorer's model was loaded for inference only and has no directory to save from")
@@ -213,7 +217,7 @@ class Scorer:
         """Probabilities, truncation and (with `evidence` and a token head) evidence spans per sentence,
         offsets relative to each sentence, from one encoder pass."""
         # Deferred: torch and transformers cost seconds to import, and `redflags --help` needs neither.
-        from redflags import inference
+        from redflags.core import inference
 
         _check_count(batch_size, "batch_size")
         evidence = evidence and self.has_evidence
@@ -223,7 +227,7 @@ class Scorer:
         probs = self.model.calibrated_proba(out.logits)
         if not evidence or out.token_logits is None:
             return probs, tok.truncated, None
-        flags = probs >= np.array([self.thresholds[m] for m in self.markers])
+        flags = self._flags(probs)
         spans = []
         for i, text in enumerate(texts):
             only = [m for j, m in enumerate(self.markers) if flags[i, j]] if flagged_only else None
@@ -303,7 +307,7 @@ class Scorer:
         if not pool:
             return
         probs, truncated, spans = self._score([s.text for _, s in pool], batch_size, evidence=self.evidence)
-        thresholds = self.thresholds
+        flagged = self._flags(probs)
         # The pool keeps each article's sentences in text order, so appending keeps them in order.
         for k, ((article, sent), p, cut) in enumerate(zip(pool, probs, truncated)):
             scores = {m: float(p[j]) for j, m in enumerate(self.markers)}
@@ -317,7 +321,7 @@ class Scorer:
                     start=sent.start,
                     end=sent.end,
                     scores=scores,
-                    flags={m: scores[m] >= thresholds[m] for m in self.markers},
+                    flags={m: bool(flagged[k, j]) for j, m in enumerate(self.markers)},
                     truncated=bool(cut),
                     evidence=found,
                 )
@@ -379,10 +383,10 @@ def load(path: str | Path | None = None, device: Optional[str] = None, dtype: st
     bfloat16 only where the hardware multiplies it natively and the model records a passed parity
     check (precision.py), float32 otherwise. Only float32 gives one answer everywhere.
     `threads`: torch's CPU threads for this process; None keeps torch's default, which follows
-    $OMP_NUM_THREADS when it is set. Raises `redflags.modeling.ModelLoadError` naming the directory
+    $OMP_NUM_THREADS when it is set. Raises `redflags.core.modeling.ModelLoadError` naming the directory
     and the problem.
     """
-    from redflags.precision import DTYPES, resolve_dtype
+    from redflags.core.precision import DTYPES, resolve_dtype
 
     if dtype not in DTYPES:  # checked before the slow imports and the load
         raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
@@ -390,8 +394,8 @@ def load(path: str | Path | None = None, device: Optional[str] = None, dtype: st
         _check_count(threads, "threads")
     # Deferred: torch and transformers cost seconds to import, and `import redflags` needs neither.
     import torch
-    from redflags.loading import load_for_scoring
-    from redflags.modeling import ModelLoadError
+    from redflags.core.loading import load_for_scoring
+    from redflags.core.modeling import ModelLoadError
 
     if threads is not None:
         torch.set_num_threads(threads)

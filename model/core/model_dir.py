@@ -11,7 +11,7 @@
     model.safetensors           every weight ("full" format: tiny test models, full fine-tuning)
     tokenizer files, README.md  the tokenizer's own save_pretrained; the model card
     reference_profile.json      optional: per marker, the flagged shares of a random sample of train-split
-                                news articles, so that reports place an article (redflags.profile;
+                                news articles, so that reports place an article (redflags.scoring.profile;
                                 written by `redflags profile-reference`)
 
 Adapters stay separate rather than merged: merged weights are the whole encoder (87 MB), the adapters
@@ -138,3 +138,15 @@ def write_adapter_config(directory: Path, lora: Any, base_encoder: str | None) -
 
 def dump_config(directory: Path, settings: dict[str, Any], markers: list[str]) -> None:
     (directory / CONFIG_FILE).write_text(json.dumps(config_json(settings, markers), indent=2) + "\n", encoding="utf-8")
+
+
+def update_setting(directory: Path, section: str, key: str, value: Any) -> Path:
+    """Set redflags' setting `section.key` in a model directory's config.json (either format), atomically;
+    nothing else in the file changes (the parity check records its result this way)."""
+    from redflags.atomic import write_text
+
+    path = Path(directory) / CONFIG_FILE
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    settings = raw["redflags"] if "redflags" in raw else raw  # format 1 keeps the settings at the top
+    settings.setdefault(section, {})[key] = value
+    return write_text(path, json.dumps(raw, indent=2) + "\n")

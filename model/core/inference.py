@@ -14,8 +14,8 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 import torch
-from redflags.memory import release
-from redflags.tokenizer import ScoringTokenizer
+from redflags.core.memory import release
+from redflags.core.tokenizer import ScoringTokenizer
 
 DEFAULT_BATCH_SIZE = 32
 # Lone surrogates (half of a UTF-16 pair, e.g. from text decoded with errors="surrogateescape") are

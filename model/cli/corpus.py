@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from redflags.cli.messages import fail
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +62,9 @@ def score_corpus_command(
     not committed. Exit status: 0 all articles scored, 1 some articles failed (they are in the errors
     table) or the run could not start, 2 usage error.
     """
-    from redflags.cli import error
-    from redflags.corpus import OutputConflictError, score_corpus
-    from redflags.corpus_input import InputFormatError
-    from redflags.modeling import ModelLoadError
+    from redflags.corpus.engine import OutputConflictError, score_corpus
+    from redflags.corpus.inputs import InputFormatError
+    from redflags.core.modeling import ModelLoadError
 
     try:
         result = score_corpus(
@@ -74,8 +74,7 @@ def score_corpus_command(
             actors=actors, address=address, limit=limit,
         )
     except (InputFormatError, OutputConflictError, ModelLoadError, ImportError, ValueError, OSError) as e:
-        error(str(e))
-        raise typer.Exit(1) from None
+        fail(str(e))
     typer.echo(
         f"{result.articles:,} articles ({result.sentences:,} sentences) scored into {result.out}; "
         f"{result.failed:,} failed (errors table); {result.shards_skipped} of {result.shards} shards were done before; "

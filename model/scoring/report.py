@@ -14,9 +14,9 @@ from importlib import resources
 from string import Template
 from typing import Any, Iterable, Optional
 
-from redflags.evidence import Evidence
+from redflags.scoring.evidence import Evidence
 from redflags.markers import DESCRIPTIONS, STYLE_NOT_TRUTH
-from redflags.profile import PERCENTILE_NOTE, MarkerProfile, Reference, article_profile
+from redflags.scoring.profile import PERCENTILE_NOTE, MarkerProfile, Reference, article_profile
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +135,7 @@ class ArticleReport:
     thresholds: dict[str, float]
     source: Optional[str] = None  # a file name or label, when the caller gave one
     model: Optional[str] = None  # the name of the model that scored it (never a path)
-    model_version: Optional[str] = None  # a short hash of its weights and thresholds (redflags.profile)
+    model_version: Optional[str] = None  # a short hash of its weights and thresholds (redflags.scoring.profile)
     dtype: Optional[str] = None  # the precision the model computed in ("float32" or "bfloat16")
     # The model's reference profile of news articles; None when the model has none (no `profile`).
     reference: Optional[Reference] = field(default=None, repr=False, compare=False)
@@ -224,7 +224,7 @@ class ArticleReport:
 
 
 def _template() -> Template:
-    return Template(resources.files("redflags").joinpath("templates/report.html").read_text(encoding="utf-8"))
+    return Template(resources.files("redflags.scoring").joinpath("templates/report.html").read_text(encoding="utf-8"))
 
 
 def _marker_class(marker: str, prefix: str = "m-") -> str:
@@ -278,6 +278,7 @@ def _profile_html(report: ArticleReport) -> str:
 def _article_html(report: ArticleReport, number: int) -> str:
     """One article: summary table, profile, then the full text; every sentence is focusable and shows
     all its scores on hover or focus; flagged ones are tinted in the colour of their first marker."""
+    # Length: over 60 lines because the page's one article block is built in reading order.
     e = html.escape
     head = e(report.source) if report.source else f"Article {number}"
     rows = []
