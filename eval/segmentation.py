@@ -36,8 +36,6 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from redflags.scoring.segment import iter_segments
-from redflags.training.corpora.news_articles import polnear_files
-from redflags.training.corpora.registry import CorpusError
 
 # A place inside a unit where a sentence could end: final mark, closing quotes/brackets, white space.
 _CANDIDATE = re.compile(r"[.!?…][\"'”’»)\]]*\s+\S")
@@ -138,15 +136,13 @@ def measure(data_dir: Path) -> dict[str, Counts]:
         out["ptc"] = Counts()
         for name, text in _texts([ptc]):
             measure_article(text, *ptc_units(text), out["ptc"], name)
-    try:
-        polnear = list(polnear_files(data_dir, ("train", "dev", "annotator-training")))
-    except CorpusError:  # the corpus is not in this data folder
-        polnear = []
-    if polnear:
+    # (the folder layout of news_articles.polnear_files, without its check of PolNeAR's annotation files:
+    # segmentation needs the texts only)
+    polnear = [data_dir / "polnear_attribution" / p / "text" for p in ("train", "dev", "annotator-training")]
+    if any(p.is_dir() for p in polnear):
         out["polnear"] = Counts()
-        for path in polnear:
-            text = path.read_text(encoding="utf-8")
-            measure_article(text, *polnear_units(text), out["polnear"], path.stem)
+        for name, text in _texts(p for p in polnear if p.is_dir()):
+            measure_article(text, *polnear_units(text), out["polnear"], name)
     return out
 
 
