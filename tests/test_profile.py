@@ -18,9 +18,9 @@ TEXTS = {f"doc{i}": "Sources say it may rain. The vote is on Monday. " * (i % 3 
 @pytest.fixture
 def fake_corpora(monkeypatch: pytest.MonkeyPatch) -> None:
     """PolNeAR and BASIL replaced by 40 + 10 tiny articles (no data files needed)."""
-    monkeypatch.setattr(ref_mod, "_polnear_ids", lambda data_dir: ((ref_mod.POLNEAR, d) for d in TEXTS))
+    monkeypatch.setattr(ref_mod, "polnear_files", lambda data_dir: (Path(f"{d}.txt") for d in TEXTS))
     monkeypatch.setattr(ref_mod, "article_text", lambda corpus, doc_id, data_dir: TEXTS[doc_id])
-    monkeypatch.setattr(ref_mod, "_basil_articles", lambda data_dir: (
+    monkeypatch.setattr(ref_mod.basil_fan2019, "article_texts", lambda data_dir: (
         ("basil_fan2019", f"basil_fan2019/t{i}", "A shocking headline!\n\nOfficials said so.") for i in range(10)))
 
 
