@@ -66,7 +66,7 @@ def test_wheel_installs_and_imports_outside_the_checkout(tmp_path: Path) -> None
         "print(redflags.__file__);"
         "print(redflags.__version__);"
         "print(resources.files('redflags.scoring').joinpath('templates/report.html').is_file());"
-        "print(resources.files('redflags.training').joinpath('annotations/news.jsonl').is_file()"
+        "print(resources.files('redflags.training').joinpath('annotations/news.jsonl.gz').is_file()"
         " and resources.files('redflags.training').joinpath('annotations/contrast.jsonl').is_file()"
         " and resources.files('redflags.training').joinpath('audit_patterns.yaml').is_file()"
         " and resources.files('redflags.eval').joinpath('checklist.yaml').is_file());"

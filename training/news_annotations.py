@@ -1,6 +1,6 @@
 """The news annotations: choosing articles, annotator task files, importing answers, agreement.
 
-The annotated set itself lives in `training/annotations/news.jsonl` (labels and offsets only, never
+The annotated set itself lives in `training/annotations/news.jsonl.gz` (labels and offsets only, never
 text; the format is in docs/ANNOTATION.md) and is read by the `news_annotations` corpus loader.
 This module holds the steps that made it, so they can be rerun and checked:
 
@@ -12,6 +12,7 @@ This module holds the steps that made it, so they can be rerun and checked:
 
 from __future__ import annotations
 
+import gzip
 import json
 import random
 import re
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
-from redflags.atomic import write_text
+from redflags.atomic import atomic_path, write_text
 from redflags.markers import MARKERS
 from redflags.scoring.segment import Sentence, segment
 from redflags.training.config import SplitConfig
@@ -298,7 +299,12 @@ def write_annotations(records: Iterable[dict[str, Any]], path: Path | None = Non
     path = path if path is not None else ANNOTATIONS
     order = {p: i for i, p in enumerate(PASSES)}
     rows = sorted(records, key=lambda r: (r["corpus"], r["doc_id"], order[r["pass"]], r["start"]))
-    write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    if path.suffix == ".gz":  # mtime 0: the same records give the same bytes
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(gzip.compress(text.encode("utf-8"), mtime=0))
+    else:
+        write_text(path, text)
 
 
 def annotation_report(rows: Sequence[dict[str, Any]]) -> str:
@@ -306,7 +312,7 @@ def annotation_report(rows: Sequence[dict[str, Any]]) -> str:
     first = [r for r in rows if r["pass"] == "a"]
     second = [r for r in rows if r["pass"] == "b"]
     lines = ["# News annotations: the set and its agreement", "",
-             "Produced by `redflags data annotations` from `training/annotations/news.jsonl` (labels only; the texts "
+             "Produced by `redflags data annotations` from `training/annotations/news.jsonl.gz` (labels only; the texts "
              "are the PolNeAR and PTC articles in the data folder). Guide: docs/ANNOTATION.md.", "",
              "## The set (pass a, or the adjudicated pass where an article was annotated twice)", "",
              "| split | sample | articles | sentences | " + " | ".join(MARKERS) + " | borderline |",

@@ -77,8 +77,15 @@ def read_table(
 
 
 def json_lines(path: Path, error: type[Exception] = CorpusError) -> Iterator[tuple[str, Any]]:
-    """("file:line", parsed value) for each non-empty line of a JSONL file; bad JSON raises `error` naming the line."""
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    """("file:line", parsed value) for each non-empty line of a JSONL file (gzip-compressed when it ends in .gz);
+    bad JSON raises `error` naming the line."""
+    if path.suffix == ".gz":
+        import gzip
+
+        text = gzip.decompress(path.read_bytes()).decode("utf-8")
+    else:
+        text = path.read_text(encoding="utf-8")
+    for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         where = f"{path}:{n}"

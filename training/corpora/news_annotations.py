@@ -1,6 +1,6 @@
 """News annotations: whole articles of PolNeAR and PTC labelled sentence by sentence to the codebook (gold, U/H/S).
 
-The labels live in this repository (training/annotations/news.jsonl: offsets, labels, evidence,
+The labels live in this repository (training/annotations/news.jsonl.gz: offsets, labels, evidence,
 borderline flags, annotation pass; never text, see docs/ANNOTATION.md); the texts are read from
 the corpora in the data directory (news_articles.article_text). Each line also stores a short hash of
 its sentence, so a text that no longer matches its offsets stops the loader with an error naming the
@@ -27,7 +27,8 @@ from redflags.training.corpora.registry import CorpusError, Skips, register
 from redflags.training.records import Record, Span
 
 NAME = "news_annotations"
-ANNOTATIONS = Path(__file__).resolve().parents[1] / "annotations" / "news.jsonl"
+# gzip-compressed: 15,000 sentences of offsets and labels are 6.9 MB as text, too big for the repository
+ANNOTATIONS = Path(__file__).resolve().parents[1] / "annotations" / "news.jsonl.gz"
 _KEYS = {"corpus", "doc_id", "split", "sample", "pass", "sentence", "start", "end", "sha", "labels", "evidence", "borderline"}
 
 

@@ -1,6 +1,6 @@
 """Whole news articles of the public corpora, by (corpus, doc_id): the texts the news annotations point into.
 
-The news annotations (training/annotations/news.jsonl) store offsets, never text. This module gives
+The news annotations (training/annotations/news.jsonl.gz) store offsets, never text. This module gives
 the exact article string those offsets refer to (read with newline="", so offsets count any "\r"):
 - polnear_attribution: `<compartment>/text/<doc_id>.txt` (train and dev compartments);
 - ptc_semeval2020_task11: `train-articles/article<doc_id>.txt` (newline="" keeps offsets exact).
