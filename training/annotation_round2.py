@@ -17,21 +17,16 @@ Hard articles never enter the test split. The chosen list is written to
 from __future__ import annotations
 
 import random
-from collections import defaultdict
 from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 
 from redflags.scoring.segment import segment
-from redflags.training.corpora.news_articles import article_text, list_articles
-from redflags.training.dataset import split_of
+from redflags.training.corpora.news_articles import article_text
 from redflags.training.news_annotations import (
-    MAX_SENTENCES,
-    MIN_SENTENCES,
-    SOURCE_SEED,
-    SOURCE_SPLIT,
     Article,
+    article_pool,
 )
 
 # Articles per split in round 2. The test split takes every random article it can up to its share.
@@ -61,14 +56,7 @@ def sample_round2(
     seed: int = 2027,
 ) -> list[Article]:
     """The round-2 articles: `taken` are round-1 keys; `score` gives v4's probabilities of sentences."""
-    pool: dict[str, list[Article]] = defaultdict(list)
-    for corpus, doc_id in list_articles(data_dir):
-        if f"{corpus}/{doc_id}" in taken:
-            continue
-        sents = tuple(segment(article_text(corpus, doc_id, data_dir)))
-        if MIN_SENTENCES <= len(sents) <= MAX_SENTENCES:
-            split = split_of(corpus, doc_id, SOURCE_SEED, SOURCE_SPLIT)
-            pool[split].append(Article(corpus, doc_id, split, "", sents))
+    pool = article_pool(data_dir, exclude=taken)
     rng = random.Random(seed)
     chosen: list[Article] = []
     for split, n in PER_SPLIT.items():

@@ -89,14 +89,22 @@ def cue_score(sentences: Sequence[Sentence]) -> float:
     return (5 * rare + common) / len(sentences)
 
 
-def sample_articles(data_dir: Path | str | None = None, seed: int = 2026) -> list[Article]:
-    """The articles to annotate, per split half at random and half by cue score (see module constants)."""
+def article_pool(data_dir: Path | str | None = None, exclude: set[str] = frozenset()) -> dict[str, list[Article]]:
+    """Per split, the articles an annotator can read in one go (MIN..MAX_SENTENCES), keys in `exclude` left out."""
     pool: dict[str, list[Article]] = defaultdict(list)
     for corpus, doc_id in list_articles(data_dir):
+        if f"{corpus}/{doc_id}" in exclude:
+            continue
         sents = tuple(segment(article_text(corpus, doc_id, data_dir)))
         if MIN_SENTENCES <= len(sents) <= MAX_SENTENCES:
             split = split_of(corpus, doc_id, SOURCE_SEED, SOURCE_SPLIT)
             pool[split].append(Article(corpus, doc_id, split, "", sents))
+    return pool
+
+
+def sample_articles(data_dir: Path | str | None = None, seed: int = 2026) -> list[Article]:
+    """The articles to annotate, per split half at random and half by cue score (see module constants)."""
+    pool = article_pool(data_dir)
     rng = random.Random(seed)
     chosen: list[Article] = []
     for split, n in PER_SPLIT.items():
