@@ -29,9 +29,15 @@ def supports(config: Mapping[str, Any]) -> bool:
 class _Embeddings(nn.Module):
     def __init__(self, c: Mapping[str, Any]) -> None:
         super().__init__()
-        self.word_embeddings = nn.Embedding(c["vocab_size"], c["hidden_size"], padding_idx=c.get("pad_token_id"))
-        self.position_embeddings = nn.Embedding(c["max_position_embeddings"], c["hidden_size"])
-        self.token_type_embeddings = nn.Embedding(c.get("type_vocab_size", 2), c["hidden_size"])
+        h = c["hidden_size"]
+        # Given an uninitialised weight, nn.Embedding skips its random normal_ init: on the meta device
+        # (loading.py) that init imports torch._dynamo, seconds of start-up for values overwritten anyway.
+        self.word_embeddings = nn.Embedding(c["vocab_size"], h, padding_idx=c.get("pad_token_id"),
+                                            _weight=torch.empty(c["vocab_size"], h))
+        self.position_embeddings = nn.Embedding(c["max_position_embeddings"], h,
+                                                _weight=torch.empty(c["max_position_embeddings"], h))
+        self.token_type_embeddings = nn.Embedding(c.get("type_vocab_size", 2), h,
+                                                  _weight=torch.empty(c.get("type_vocab_size", 2), h))
         self.LayerNorm = nn.LayerNorm(c["hidden_size"], eps=c.get("layer_norm_eps", 1e-12))
 
     def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
@@ -98,7 +104,10 @@ class _Encoder(nn.Module):
 
 
 class BertEncoder(nn.Module):
-    """BERT's encoder (no pooler) for inference: `forward(input_ids, attention_mask).last_hidden_state`."""
+    """BERT's encoder (no pooler) for inference: `forward(input_ids, attention_mask).last_hidden_state`.
+
+    Its embeddings start uninitialised: load weights into it before use.
+    """
 
     def __init__(self, config: Mapping[str, Any]) -> None:
         super().__init__()
