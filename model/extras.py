@@ -7,6 +7,7 @@ package, pysbd, typer, rich, tqdm, numpy). Training and evaluation need more; th
     pip install 'redflags[eval]'    # redflags evaluate, cross-corpus, compare, seeds, check, parity
     pip install 'redflags[corpus]'  # redflags score-corpus (Parquet output: pyarrow)
     pip install 'redflags[ray]'     # score-corpus --engine ray (Ray Data)
+    pip install 'redflags[serve]'   # redflags serve (the local web page and HTTP API: FastAPI, uvicorn)
     pip install 'redflags[all]'     # all of them
 
 The lists below name import names (sklearn, yaml), not distribution names; pyproject.toml holds the
@@ -29,8 +30,9 @@ EXTRAS: dict[str, dict[str, str]] = {
         "scipy": "scipy", "yaml": "pyyaml", "pydantic": "pydantic", "openpyxl": "openpyxl",
         "matplotlib": "matplotlib",
     },
+    "serve": {"fastapi": "fastapi", "uvicorn": "uvicorn"},
 }
-_WORDS = {"train": "training", "eval": "evaluation"}
+_WORDS = {"train": "training", "eval": "evaluation", "serve": "web service"}
 
 
 class MissingExtraError(ImportError):

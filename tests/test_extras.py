@@ -28,10 +28,10 @@ def test_extras_module_matches_pyproject() -> None:
     extras = project["optional-dependencies"]
     for extra, modules in EXTRAS.items():
         assert _names(extras[extra]) == set(modules.values()), extra
-    assert extras["all"] == ["redflags[train,eval,ray]"]
+    assert extras["all"] == ["redflags[train,eval,ray,serve]"]
     base = _names(project["dependencies"])
     for heavy in ("datasets", "matplotlib", "peft", "openpyxl", "scikit-learn", "scipy", "transformers", "pydantic",
-                  "accelerate", "ray", "pyarrow"):
+                  "accelerate", "ray", "pyarrow", "fastapi", "uvicorn"):
         assert heavy not in base
 
 
@@ -49,6 +49,14 @@ def test_a_command_without_its_extra_says_which_to_install(monkeypatch: pytest.M
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and f"pip install 'redflags[{extra}]'" in lines[0] and "datasets" in lines[0]
     assert lines[0].startswith(f"redflags: error: redflags {args[0]}")
+
+
+def test_serve_without_its_extra_says_which_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "fastapi", None)  # as if not installed
+    result = CliRunner().invoke(app, ["serve"])
+    assert result.exit_code == 1
+    assert result.output.strip() == ("redflags: error: redflags serve needs the web service extras: "
+                                     "pip install 'redflags[serve]' (missing: fastapi)")
 
 
 def test_require_names_the_extra_and_the_missing_packages(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -289,6 +289,9 @@ _register_eval(app)
 from redflags.cli.corpus import register as _register_corpus  # noqa: E402
 
 _register_corpus(app)
+from redflags.cli.serve import register as _register_serve  # noqa: E402
+
+_register_serve(app)
 
 def main() -> None:
     """Console-script entry point."""
