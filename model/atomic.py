@@ -6,6 +6,9 @@ version in place. The temporary files get ordinary permissions (as `open` would 
 (`.NAME.<pid>-XXXX.tmp`, `.NAME.tmp-<pid>-XXXX`, `.NAME.old-<pid>`); what a killed writer left is
 removed by the next write to the same place, once no process with that id is running. Nothing
 that does not match these names is ever touched.
+
+`PidLock` is an exclusive lock file that holds its holder's pid, written the same way: a temporary
+file with the pid, hard-linked into place (the link fails when the lock exists).
 """
 
 from __future__ import annotations
@@ -108,3 +111,90 @@ def atomic_dir(path: Path | str) -> Iterator[Path]:
             os.replace(tmp, path)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+class LockHeldError(RuntimeError):
+    """The lock is held by a running process (`pid`)."""
+
+    def __init__(self, path: Path, pid: int) -> None:
+        super().__init__(f"{path}: held by the running process {pid}" if pid else f"{path}: cannot take the lock")
+        self.path = path
+        self.pid = pid
+
+
+@contextlib.contextmanager
+def _serialised(folder: Path) -> Iterator[None]:
+    """Hold an exclusive flock on `folder` (released when the process dies): taking a lock and breaking a
+    stale one happen one process at a time. Where flock is missing (Windows, some network file systems)
+    the link below still keeps two takers apart; only breaking a stale lock is then unguarded."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        yield
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:
+            pass
+        yield
+    finally:
+        os.close(fd)  # (closing releases the flock)
+
+
+class PidLock:
+    """An exclusive lock file that holds its holder's pid, e.g. `with PidLock(out / ".lock"): ...`.
+
+    The pid is written to a temporary file first and then hard-linked to the lock's name: the link
+    fails if the lock exists, and a reader never sees a lock without its pid. A lock whose pid no
+    longer runs (a killed holder) is broken; one whose pid runs raises LockHeldError.
+    """
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+
+    def holder(self) -> int:
+        """The pid in the lock file; 0 when there is none or it cannot be read."""
+        try:
+            return int(self.path.read_text(encoding="ascii").strip() or 0)
+        except (OSError, ValueError, UnicodeDecodeError):
+            return 0
+
+    def acquire(self) -> None:
+        remove_stale(self.path)  # pid files of takers killed before they linked
+        fd, name = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.{os.getpid()}-", suffix=".tmp")
+        tmp = Path(name)
+        try:
+            with os.fdopen(fd, "w", encoding="ascii") as f:
+                f.write(f"{os.getpid()}\n")
+            os.chmod(tmp, 0o666 & ~_umask())
+            with _serialised(self.path.parent):
+                for _ in range(2):
+                    try:
+                        os.link(tmp, self.path)
+                        return
+                    except FileExistsError:
+                        pid = self.holder()
+                        if pid and pid != os.getpid() and pid_alive(pid):
+                            raise LockHeldError(self.path, pid) from None
+                        self.path.unlink(missing_ok=True)  # left by a killed holder
+                raise LockHeldError(self.path, self.holder())
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def release(self) -> None:
+        with _serialised(self.path.parent):
+            if self.holder() == os.getpid():
+                self.path.unlink(missing_ok=True)
+
+    def __enter__(self) -> "PidLock":
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()

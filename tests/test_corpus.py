@@ -91,11 +91,12 @@ def test_jsonl_tables_match_scoring_the_articles_one_by_one(tmp_path: Path, evid
             assert a[f"flagged_{m}"] == ms.flagged and a[f"max_sentence_{m}"] == ms.max_sentence
             assert a[f"percentile_{m}"] is None  # (the tiny model has no reference profile)
     assert [a["skipped_lines"] for a in articles[:3]] == [0, 1, 0]  # "Advertisement" is not scored
-    # Extra fields are carried through with one type per column: ints stay ints, lists become JSON text.
+    # Extra fields are carried through as one JSON object per row (column `extra`), with their JSON types.
     schema = pq.read_schema(tmp_path / "out" / "articles" / "part-00000.parquet")
-    assert schema.field("year").type == pa.int64() and schema.field("tags").type == pa.string()
-    assert [a["year"] for a in articles] == [r["year"] for r in rows]
-    assert articles[0]["tags"] == '["t", 0]' and articles[1]["tags"] is None
+    assert schema.field("extra").type == pa.string() and "year" not in schema.names
+    extras = [json.loads(a["extra"]) for a in articles]
+    assert extras == [{k: v for k, v in r.items() if k not in ("id", "text")} for r in rows]
+    assert extras[0]["tags"] == ["t", 0] and extras[1]["tags"] is None and extras[1]["year"] == 2001
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["status"] == "complete" and manifest["counts"]["sentences"] == result.sentences
     assert "not whether it is true" in manifest["about"]
@@ -114,11 +115,14 @@ def test_parquet_txt_folder_and_saved_dataset_give_the_same_rows(tmp_path: Path,
     outs = {}
     for name, path in (("parquet", tmp_path / "in.parquet"), ("txt", tmp_path / "txt"), ("hf", tmp_path / "hf")):
         assert open_input(path).kind == name
-        score_corpus(path, tmp_path / name, model=tiny_model_dir, shard_size=2, threads=1)
-        outs[name] = _table(tmp_path / name, "sentences").drop_columns(["id"])
+        score_corpus(path, tmp_path / f"out-{name}", model=tiny_model_dir, shard_size=2, threads=1)
+        outs[name] = _table(tmp_path / f"out-{name}", "sentences").drop_columns(["id"])
     assert outs["parquet"].equals(outs["txt"]) and outs["parquet"].equals(outs["hf"])
-    assert _table(tmp_path / "txt", "articles")["id"].to_pylist() == [f"sub/{r['id']}" for r in rows]
-    assert _table(tmp_path / "parquet", "articles")["outlet"].to_pylist() == [r["outlet"] for r in rows]
+    assert _table(tmp_path / "out-txt", "articles")["id"].to_pylist() == [f"sub/{r['id']}" for r in rows]
+    for name in ("parquet", "hf"):
+        extras = _table(tmp_path / f"out-{name}", "articles")["extra"].to_pylist()
+        assert [json.loads(e) for e in extras] == [{"outlet": r["outlet"]} for r in rows]
+    assert set(_table(tmp_path / "out-txt", "articles")["extra"].to_pylist()) == {None}
 
 
 def test_input_problems_name_the_path(tmp_path: Path) -> None:
