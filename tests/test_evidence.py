@@ -127,7 +127,7 @@ def test_predict_spans_offsets_index_each_sentence(evidence_scorer) -> None:
 def test_flagged_marker_without_a_span_says_so(tmp_path: Path, tokenizer) -> None:
     import redflags
 
-    scorer = redflags.load(_evidence_dir(tmp_path, tokenizer, 1.01))  # no word can reach 1.01
+    scorer = redflags.load(_evidence_dir(tmp_path, tokenizer, 1.0))  # a random head's words stay near 0.5
     report = scorer.score("Officials who asked not to be named said the plan may collapse.")
     s = report.sentences[0]
     assert s.flagged_markers == list(MARKERS)
@@ -283,3 +283,34 @@ def test_dataset_rows_keep_the_spans_of_the_copy_they_keep() -> None:
     babe = Record("The vile plan.", "babe", "b1", labels(**{S: 0}))
     (row,) = deduplicate([ptc, babe])
     assert row["corpus"] == "babe" and row[S] == 1 and row["span_markers"] == [] and row["spans"] == []
+
+
+def test_spans_are_whole_words_and_never_a_lone_function_word(tokenizer) -> None:
+    # The words a reader could not trust as evidence: "and", "an", the "s" of "it's", a fragment of
+    # "deployments", and a bracket around a word.
+    text = "It's an outrage and (allegedly) the deployments were hidden."
+    enc = tokenizer(text, return_offsets_mapping=True)
+    offsets, words = enc["offset_mapping"], enc.word_ids()
+    j = MARKERS.index("sensational_framing")
+    logits = np.full((len(offsets), len(MARKERS)), -5.0)
+    for t, (s, e) in enumerate(offsets):
+        if text[s:e] in {"s", "an", "and", "(", "allegedly", "deploy"} or (s, e) == (0, 2):
+            logits[t, j] = 5.0
+    spans = decode(text, offsets, words, logits, None, MARKERS, {m: 0.5 for m in MARKERS}, TECHNIQUES)
+    # "It's" and "an" are function words: trimmed and dropped; "(" is punctuation: trimmed; a
+    # scored piece of "deployments" makes the whole word evidence.
+    assert [e.text for e in spans] == ["allegedly", "deployments"]
+    assert all(text[e.start:e.end] == e.text for e in spans)
+
+
+def test_function_words_are_trimmed_from_span_edges_but_kept_inside(tokenizer) -> None:
+    text = "He spoke on the condition of anonymity to the paper."
+    enc = tokenizer(text, return_offsets_mapping=True)
+    offsets, words = enc["offset_mapping"], enc.word_ids()
+    j = MARKERS.index("unverifiable_sourcing")
+    logits = np.full((len(offsets), len(MARKERS)), -5.0)
+    for t, (s, e) in enumerate(offsets):
+        if s >= text.index("on the") and e <= text.index(" the paper"):
+            logits[t, j] = 5.0
+    spans = decode(text, offsets, words, logits, None, MARKERS, {m: 0.5 for m in MARKERS}, TECHNIQUES)
+    assert [e.text for e in spans] == ["condition of anonymity"]

@@ -1,8 +1,10 @@
 """Evidence spans: the words that carry a marker, decoded from the token head's probabilities.
 
-A word (the tokenizer's word: "anonymity"; punctuation is never evidence on its own) is evidence
-for a marker when the highest probability among its tokens reaches the marker's span threshold. Neighbouring evidence
-words with only spaces, hyphens or apostrophes between them form one span. A span's score is the
+A word (a whole word as a reader sees it: "anonymity", "it's", "so-called"; punctuation is never
+evidence on its own) is evidence for a marker when the highest probability among its tokens reaches
+the marker's span threshold. Neighbouring evidence words with only spaces, hyphens or apostrophes
+between them form one span; function words ("and", "an", "the", "of"; function_words.py) are
+trimmed from its edges, and a span of function words only is dropped. A span's score is the
 highest word probability in it; a sensational-framing span also gets the technique whose
 probability, averaged over its tokens, is highest. Offsets are exact character offsets into the
 text the sentence came from: `text[span.start:span.end] == span.text`.
@@ -16,6 +18,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 from redflags.core.probability import sigmoid
+from redflags.scoring.function_words import is_function_word
 
 # Between two evidence words, only these characters let them join into one span.
 _JOINER = re.compile(r"[\s\-\u2010-\u2014'\u2019]*")
@@ -52,20 +55,48 @@ def softmax(z: np.ndarray) -> np.ndarray:
 
 def _words(text: str, offsets: Sequence[tuple[int, int]], words: Sequence[Optional[int]]
            ) -> list[tuple[int, int, list[int]]]:
-    """(start, end, token positions) of each word, in text order; special tokens and words of
-    punctuation only (never evidence on their own) left out."""
-    out: list[tuple[int, int, list[int]]] = []
+    """(start, end, token positions) of each word of the text, in order.
+
+    A word is what a reader calls one: the tokenizer's words that touch with no space between them
+    ("it", "'", "s" -> "it's"; "so", "-", "called" -> "so-called"), with the punctuation at its
+    edges trimmed (a trailing full stop stays where the word has one inside: "U.S."). Its tokens are
+    those with a letter or digit inside the trimmed word, so a span never ends in a fragment or
+    a bracket. Words of punctuation only are left out: they are never evidence."""
+    pieces: list[tuple[int, int, list[int]]] = []
     last: Optional[int] = None
     for t, (w, (s, e)) in enumerate(zip(words, offsets)):
         if w is None or e <= s:
             continue
-        if out and w == last:
-            start, _, toks = out[-1]
-            out[-1] = (start, e, toks + [t])
+        if pieces and (w == last or s == pieces[-1][1]):  # same tokenizer word, or no space between
+            start, _, toks = pieces[-1]
+            pieces[-1] = (start, e, toks + [t])
         else:
-            out.append((s, e, [t]))
+            pieces.append((s, e, [t]))
         last = w
-    return [w for w in out if any(c.isalnum() for c in text[w[0]:w[1]])]
+    out: list[tuple[int, int, list[int]]] = []
+    for s, e, toks in pieces:
+        while s < e and not text[s].isalnum():
+            s += 1
+        while e > s and not text[e - 1].isalnum() and not (text[e - 1] == "." and "." in text[s:e - 1]):
+            e -= 1
+        inside = [t for t in toks if offsets[t][0] < e and offsets[t][1] > s
+                  and any(c.isalnum() for c in text[offsets[t][0]:offsets[t][1]])]
+        if inside:
+            out.append((s, e, inside))
+    return out
+
+
+def _content(text: str, run: list[int], word_spans: list[tuple[int, int, list[int]]]) -> list[int]:
+    """The run without the function words at its edges (empty when it holds nothing else)."""
+    def plain(k: int) -> bool:
+        return is_function_word(text[word_spans[k][0]:word_spans[k][1]])
+
+    lo, hi = 0, len(run)
+    while lo < hi and plain(run[lo]):
+        lo += 1
+    while hi > lo and plain(run[hi - 1]):
+        hi -= 1
+    return run[lo:hi]
 
 
 def decode(text: str, offsets: Sequence[tuple[int, int]], words: Sequence[Optional[int]],
@@ -89,17 +120,17 @@ def decode(text: str, offsets: Sequence[tuple[int, int]], words: Sequence[Option
     for j, m in enumerate(markers):
         if only is not None and m not in only:
             continue
-        run: list[int] = []
+        runs: list[list[int]] = []
         for w in np.flatnonzero(word_scores[:, j] >= thresholds.get(m, 0.5)).tolist():
             # Neighbouring words join when only spaces, hyphens or apostrophes lie between them.
-            if run and w == run[-1] + 1 and _JOINER.fullmatch(text[word_spans[run[-1]][1]:word_spans[w][0]]):
-                run.append(w)
-                continue
+            if runs and w == runs[-1][-1] + 1 and _JOINER.fullmatch(text[word_spans[w - 1][1]:word_spans[w][0]]):
+                runs[-1].append(w)
+            else:
+                runs.append([w])
+        for run in runs:
+            run = _content(text, run, word_spans)
             if run:
                 spans.append(_span(text, [word_spans[k] for k in run], word_scores[run, j], m, tech, techniques, base))
-            run = [w]
-        if run:
-            spans.append(_span(text, [word_spans[k] for k in run], word_scores[run, j], m, tech, techniques, base))
     return sorted(spans, key=lambda x: (x.start, x.end, x.marker))
 
 
