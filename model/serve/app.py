@@ -26,6 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from redflags.extras import package_version
+from redflags.markers import STYLE_NOT_TRUTH
 from redflags.serve import page
 from redflags.serve.errors import ServeError, json_error, validation_message
 from redflags.serve.schemas import ArticleIn, ErrorOut, HealthOut, ManyIn, ManyOut, ReportOut
@@ -131,7 +132,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> Response:
-        log.error("scoring failed on %s", request.url.path, exc_info=exc)
+        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
         return json_error(500, f"internal error ({type(exc).__name__}); the server log has the details")
 
 
@@ -170,10 +171,12 @@ def create_app(scorer: "Scorer", limits: Optional[Limits] = None) -> FastAPI:
     """The FastAPI app serving `scorer` (loaded once, by the caller) within `limits`."""
     limits = limits or Limits()
     service = _Service(scorer, limits)
+    # Computed once here (a hash of the weights; the reference profile), not by the first requests at once.
+    _ = scorer.model_version, scorer.reference
     app = FastAPI(
         title="redflags",
         version=package_version(),
-        description="Scores each sentence of news articles for rhetorical markers. " + page.STYLE_NOT_TRUTH,
+        description="Scores each sentence of news articles for rhetorical markers. " + STYLE_NOT_TRUTH,
         redoc_url=None,
     )
     _install_error_handlers(app)
@@ -200,9 +203,9 @@ def create_app(scorer: "Scorer", limits: Optional[Limits] = None) -> FastAPI:
         return _report_json(service.score([article]), many=False)
 
     @app.post("/v1/score-many", response_model=ManyOut, responses=_ERRORS, summary="Score several articles")
-    def score_many(request: ManyIn) -> Response:
+    def score_many(body: ManyIn) -> Response:
         """Score the articles together (their sentences share the model's batches); reports in the order given."""
-        return _report_json(service.score(request.articles), many=True)
+        return _report_json(service.score(body.articles), many=True)
 
     @app.get("/healthz", response_model=HealthOut, summary="The model this server scores with")
     def healthz() -> HealthOut:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 # How the parent tells each worker process what to load (uvicorn starts workers by an import string).
 _WORKER_ENV = "REDFLAGS_SERVE_WORKER"
+_WARM_UP = "Officials said the plan may be delayed. It was a shocking decision."
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -56,6 +57,7 @@ def worker_app() -> "FastAPI":
 
     settings = json.loads(os.environ[_WORKER_ENV])
     scorer = load(settings["model"], dtype=settings["dtype"], threads=settings["threads"])
+    scorer.score(_WARM_UP)
     return create_app(scorer, Limits(**settings["limits"]))
 
 
@@ -78,6 +80,8 @@ def run(model: Optional[Path] = None, dtype: str = "float32", host: str = "127.0
     if workers > 1 and threads is None:  # the workers share the cores instead of each taking all of them
         threads = max(1, (os.cpu_count() or 1) // workers)
     scorer = load(model, dtype=dtype, threads=threads)
+    if workers == 1:
+        scorer.score(_WARM_UP)  # the segmenter and the model's first pass load now, not in the first request
     sock = bind(host, port)
     what = (f"{scorer.model_name or 'model'} ({scorer.dtype}" + (f", {workers} workers" if workers > 1 else "")
             + ")")
