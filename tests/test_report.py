@@ -173,7 +173,7 @@ def test_profile_in_json_and_html_with_its_reference_and_the_style_note(report: 
     assert "unverifiable sourcing: 1 of 3 sentences, more than 75% of reference news articles" in page
     assert "Reference: 4 test articles" in page and html.escape(PERCENTILE_NOTE) in page
     top = dataclasses.replace(with_ref, reference=_reference([0.0, 0.0, 0.0, 0.1])).profile["unverifiable_sourcing"]
-    assert top.percentile == 1.0 and top.describe().endswith("more than every reference news article")
+    assert top.percentile == 1.0 and top.describe().endswith("1 of 3 sentences, more than any reference news article")
     assert dataclasses.replace(top, percentile=0.996).describe().endswith("more than 99% of reference news articles")
     empty = dataclasses.replace(with_ref, text="", sentences=[])
     assert empty.profile is None and "profile" not in empty.to_dict()
@@ -197,3 +197,21 @@ def test_html_renders_and_prints_in_a_browser(report: ArticleReport, tmp_path) -
                    capture_output=True, timeout=120, check=False)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
     assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 5_000
+
+
+def test_profile_sentences_read_naturally_at_none_all_and_the_ends() -> None:
+    from redflags.scoring.profile import article_profile
+
+    ref = _reference([0.0, 0.0, 0.1, 0.5])
+    text = {m: p.describe() for m, p in article_profile(ref, MARKERS, {"unverifiable_sourcing": 0, "hedging": 4,
+                                                                      "sensational_framing": 1}, 4).items()}
+    # none flagged: not "0 of 4 sentences, more than 0% of ..."; half the reference articles also have none
+    assert text["unverifiable_sourcing"] == "unverifiable sourcing: none of 4 sentences, as in 50% of reference news articles"
+    assert text["hedging"] == "hedging: all 4 sentences, more than any reference news article"
+    assert text["sensational_framing"] == "sensational framing: 1 of 4 sentences, more than 75% of reference news articles"
+    low = article_profile(_reference([0.5, 0.6]), MARKERS, {m: 1 for m in MARKERS}, 10)["hedging"]
+    assert low.describe() == "hedging: 1 of 10 sentences, no more than any reference news article"
+    none_below = article_profile(_reference([0.5, 0.6]), MARKERS, {m: 0 for m in MARKERS}, 10)["hedging"]
+    assert none_below.describe() == "hedging: none of 10 sentences, fewer than any reference news article"
+    tiny = article_profile(_reference([0.0] + [0.5] * 999), MARKERS, {m: 1 for m in MARKERS}, 10)["hedging"]
+    assert tiny.describe().endswith("more than 0.1% of reference news articles")  # not "more than 0%"

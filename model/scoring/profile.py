@@ -18,7 +18,7 @@ import hashlib
 import json
 import logging
 import math
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -60,6 +60,11 @@ class Reference:
         # (shares are rounded to 6 digits in the file; round alike so that an equal share is not "lower")
         return bisect_left(ref, round(share, 6)) / len(ref) if ref else 0.0
 
+    def same(self, marker: str, share: float) -> float:
+        """Share (0-1) of reference articles whose flagged share equals `share`."""
+        ref, x = self.shares[marker], round(share, 6)
+        return (bisect_right(ref, x) - bisect_left(ref, x)) / len(ref) if ref else 0.0
+
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> "Reference":
         if raw.get("format") != REFERENCE_FORMAT:
@@ -91,6 +96,12 @@ def read_reference(directory: Optional[Path], version: Optional[str]) -> Optiona
     return ref
 
 
+def _percent(p: float) -> str:
+    """A share as a percentage rounded down (so that it never overstates), with a decimal below 1%."""
+    pct = p * 100
+    return f"{math.floor(pct + 1e-9)}%" if pct >= 1 or pct <= 0 else f"{math.floor(pct * 10 + 1e-9) / 10}%"
+
+
 @dataclass(frozen=True)
 class MarkerProfile:
     """One marker of an article against the reference: its flagged share and percentile."""
@@ -100,13 +111,28 @@ class MarkerProfile:
     sentences: int
     share: float
     percentile: float  # 0-1: reference articles with a strictly lower share
+    same: float = 0.0  # 0-1: reference articles with the same share (for an article with none flagged)
 
     def describe(self, name: Optional[str] = None) -> str:
-        """`unverifiable sourcing: 7 of 23 sentences, more than 96% of reference news articles` (the
-        percentage rounded down, so that it never overstates; "every" when no reference article is as high)."""
-        where = ("more than every reference news article" if self.percentile >= 1.0 else
-                 f"more than {math.floor(self.percentile * 100 + 1e-9)}% of reference news articles")
-        return f"{name or self.marker.replace('_', ' ')}: {self.flagged} of {self.sentences} sentences, {where}"
+        """`unverifiable sourcing: 7 of 23 sentences, more than 96% of reference news articles`; read
+        naturally at the ends: "none of 23 sentences, as in 41% of ...", "all 5 sentences", "more than
+        any reference news article", "no more than any ..." (percentages rounded down: never overstated)."""
+        label = name or self.marker.replace("_", " ")
+        if self.sentences == 0:
+            return f"{label}: no sentences"
+        if self.flagged == 0:
+            where = (f"as in {_percent(self.same)} of reference news articles" if self.same > 0
+                     else "fewer than any reference news article")
+            return f"{label}: none of {self.sentences} sentences, {where}"
+        count = (f"all {self.sentences} sentences" if self.flagged == self.sentences
+                 else f"{self.flagged} of {self.sentences} sentences")
+        if self.percentile >= 1.0:
+            where = "more than any reference news article"
+        elif self.percentile <= 0.0:
+            where = "no more than any reference news article"
+        else:
+            where = f"more than {_percent(self.percentile)} of reference news articles"
+        return f"{label}: {count}, {where}"
 
     def to_dict(self) -> dict[str, Any]:
         return {"marker": self.marker, "flagged": self.flagged, "sentences": self.sentences,
@@ -122,5 +148,6 @@ def article_profile(reference: Reference, markers: Sequence[str], flagged: dict[
         if m not in reference.shares:
             continue
         share = flagged[m] / n_sentences if n_sentences else 0.0
-        out[m] = MarkerProfile(m, flagged[m], n_sentences, share, reference.percentile(m, share))
+        out[m] = MarkerProfile(m, flagged[m], n_sentences, share, reference.percentile(m, share),
+                               reference.same(m, share))
     return out
