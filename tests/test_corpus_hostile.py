@@ -147,46 +147,14 @@ def test_a_symlink_in_the_output_folder_is_refused_and_its_target_untouched(tmp_
 
 # --- the lock -------------------------------------------------------------------------------------
 
-DEAD_PID = 2**31 - 2  # beyond any pid_max: no such process
-
-
-def _lock_racer(out: str, trials: int, start, held, released, results) -> None:
-    """One of several processes entering the output folder's lock at once, `trials` times."""
-    from redflags.corpus.engine import OutputConflictError, _Lock
-
-    holder_mark = Path(out) / "holder"
-    got, doubled = 0, 0
-    for trial in range(trials):
-        start.wait(timeout=60)
-        try:
-            with _Lock(Path(out)):
-                got += 1
-                try:  # a second holder at the same time finds the mark
-                    os.close(os.open(holder_mark, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
-                except FileExistsError:
-                    doubled += 1
-                held.wait(timeout=60)  # every process has tried while this one holds the lock
-                holder_mark.unlink(missing_ok=True)
-        except OutputConflictError:
-            held.wait(timeout=60)
-        released.wait(timeout=60)
-        if start.parties and trial % 2 == 0 and not os.path.exists(Path(out) / ".lock"):
-            try:  # every other trial starts from a lock left by a killed run (a pid that no longer runs)
-                fd = os.open(Path(out) / ".lock", os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-                os.write(fd, f"{DEAD_PID}\n".encode())
-                os.close(fd)
-            except FileExistsError:
-                pass
-        released.wait(timeout=60)
-    results.put((got, doubled))
-
-
 def test_the_lock_has_never_two_holders_when_processes_race(tmp_path: Path) -> None:
     procs, trials = 3, 200
-    ctx = multiprocessing.get_context("spawn")
+    from tests.lock_racer import DEAD_PID, race
+
+    ctx = multiprocessing.get_context("spawn")  # (not fork: this process may hold torch's threads)
     start, held, released = ctx.Barrier(procs), ctx.Barrier(procs), ctx.Barrier(procs)
     results = ctx.Queue()
-    workers = [ctx.Process(target=_lock_racer, args=(str(tmp_path), trials, start, held, released, results))
+    workers = [ctx.Process(target=race, args=(str(tmp_path), trials, start, held, released, results))
                for _ in range(procs)]
     for w in workers:
         w.start()

@@ -86,7 +86,7 @@ def score_corpus_command(
         fail(str(e))
     except KeyboardInterrupt as e:
         done = f" with {e.committed} of {e.shards} shards committed" if isinstance(e, Interrupted) else ""
-        typer.echo(f"redflags: interrupted{done}; the manifest in {out} says so. To resume, run the same command "
+        typer.echo(f"redflags: interrupted{done} (manifest status: interrupted). To resume, run the same command "
                    f"again: {resume_command(ctx)}", err=True)
         raise typer.Exit(130) from None
     redone = f" ({result.shards_redone} redone: a part file was missing or damaged)" if result.shards_redone else ""

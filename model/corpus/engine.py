@@ -150,7 +150,8 @@ def _duplicates(corpus: CorpusInput, total: int, unique_ids: bool) -> Duplicates
         return found
     examples = ", ".join(f"{i!r} ({', '.join(corpus.where(p) for p in positions)})"
                          for i, positions in found.examples[:3])
-    message = (f"{corpus.path.name}: {found.ids:,} ids occur more than once ({found.articles:,} articles), e.g. "
+    ids = f"{found.ids:,} ids occur" if found.ids != 1 else "1 id occurs"
+    message = (f"{corpus.path.name}: {ids} more than once ({found.articles:,} articles), e.g. "
                f"{examples}; ids are compared as text (7 and \"7\" are the same id)")
     if unique_ids:
         raise DuplicateIdError(f"{message}. Nothing was scored (--unique-ids); give every article its own id, "
