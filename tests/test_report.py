@@ -215,3 +215,21 @@ def test_profile_sentences_read_naturally_at_none_all_and_the_ends() -> None:
     assert none_below.describe() == "hedging: none of 10 sentences, fewer than any reference news article"
     tiny = article_profile(_reference([0.0] + [0.5] * 999), MARKERS, {m: 1 for m in MARKERS}, 10)["hedging"]
     assert tiny.describe().endswith("more than 0.1% of reference news articles")  # not "more than 0%"
+
+
+def test_a_score_below_its_threshold_never_shows_as_equal_to_it(report: ArticleReport) -> None:
+    import dataclasses
+
+    from redflags.core.probability import show_against
+    from redflags.scoring.report import MarkerSummary
+
+    assert show_against(0.38123, 0.3813) == ("0.3812", "0.3813")  # not "0.38" beside "0.38" with nothing flagged
+    assert show_against(0.45, 0.5) == ("0.45", "0.50") and show_against(0.3813, 0.3811) == ("0.38", "0.38")
+    ms = MarkerSummary("hedging", threshold=0.3813, flagged=0, share=0.0, max_score=0.38123, max_sentence=0)
+    assert ms.highest() == "0.3812 (sentence 1)" and ms.threshold_text() == "0.3813"
+    s = report.sentences[0]
+    near = dataclasses.replace(report, thresholds={m: s.scores[m] + 1e-4 for m in s.scores})
+    page = near.to_html()
+    below = [m for m in s.scores if not s.flags[m]]
+    assert below and all(html.escape(f"{m} " + " < ".join(show_against(s.scores[m], s.scores[m] + 1e-4))) in page
+                         for m in below)

@@ -4,8 +4,11 @@ evidence words, the summary and the article profile; long tables are printed in 
 from __future__ import annotations
 
 import os
+import re
+import unicodedata
 from typing import Optional
 
+from redflags.core.probability import show_against
 from redflags.markers import STYLE_NOT_TRUTH
 from redflags.scoring.profile import PERCENTILE_NOTE
 from redflags.scoring.report import NEAR_MISS  # (as on the HTML page: a score at 80% of its threshold is a near miss)
@@ -14,8 +17,51 @@ from rich.table import Table
 from rich.text import Text
 
 
+# What an article must not send to a terminal: escape sequences (CSI "ESC [ ... m", OSC "ESC ] ... BEL"
+# or "ESC \\" (titles, hyperlinks, clipboard), their one-byte C1 forms, other ESC pairs) and control
+# characters. A tab or line break becomes a space; the rest is dropped.
+_ESCAPES = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"  # CSI
+    r"|(?:\x1b[\]PX^_]|[\x9d\x90\x98\x9e\x9f])(?:[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c))?"  # OSC, DCS, SOS, PM, APC
+    r"|\x1b[ -/]*[0-~]?"  # other ESC sequences (and a lone ESC)
+)
+
+
+def _keep(c: str) -> bool:
+    """Whether the character may reach the terminal (no control or bidirectional format character)."""
+    return c.isprintable() or c == " " or (not c.isascii() and unicodedata.category(c) not in ("Cc", "Cf"))
+
+
+def _visible(text: str) -> tuple[str, Optional[list[int]]]:
+    """`text` as it may reach a terminal (see _ESCAPES; each whitespace character as a space), and for
+    each index of `text` (and its end) the index in the result, so that spans can follow it (None when
+    nothing moved)."""
+    if text.isprintable():
+        return text, None
+    drop = [False] * len(text)
+    for m in _ESCAPES.finditer(text):
+        drop[m.start():m.end()] = [True] * (m.end() - m.start())
+    out: list[str] = []
+    where = [0] * (len(text) + 1)
+    for i, c in enumerate(text):
+        where[i] = len(out)
+        if drop[i]:
+            continue
+        if c.isspace():
+            out.append(" ")
+        elif _keep(c):
+            out.append(c)
+    where[len(text)] = len(out)
+    return "".join(out), where
+
+
+def _clean(text: str) -> str:
+    """`text` without escape sequences and control characters (see _visible)."""
+    return _visible(text)[0]
+
+
 def _shorten(text: str, width: int) -> str:
-    flat = " ".join(text.split())
+    flat = " ".join(_clean(text).split())
     return flat if len(flat) <= width else flat[: width - 1].rstrip() + "…"
 
 
@@ -49,12 +95,14 @@ def _flag_cell(s, marker: str) -> str:  # noqa: ANN001
 
 
 def _sentence_text(s) -> Text:  # noqa: ANN001
-    """The whole sentence (line breaks as spaces, so offsets stay), evidence words underlined in their marker's colour."""
-    text = Text("".join(" " if c.isspace() else c for c in s.text), style="" if s.flagged_markers else "dim")
+    """The whole sentence (whitespace as spaces, no control characters or escape sequences), evidence words
+    underlined in their marker's colour."""
+    shown, where = _visible(s.text)
+    text = Text(shown, style="" if s.flagged_markers else "dim")
     for ev in s.evidence or ():
         a, b = max(ev.start - s.start, 0), min(ev.end - s.start, len(s.text))
         if a < b and ev.marker in s.flagged_markers:
-            text.stylize(f"bold underline {_colour(ev.marker)}", a, b)
+            text.stylize(f"bold underline {_colour(ev.marker)}", *((a, b) if where is None else (where[a], where[b])))
     return text
 
 
@@ -65,10 +113,12 @@ def _row_flags(s, thresholds: dict[str, float], min_score: Optional[float] = Non
         out = Text("; ").join(_flag_text(s, m) for m in flagged)
     else:
         near = [m for m, p in s.scores.items() if p >= NEAR_MISS * thresholds[m] or (min_score is not None and p >= min_score)]
-        out = Text("below threshold: " + ", ".join(f"{m} {s.scores[m]:.2f} < {thresholds[m]:.2f}" for m in near)
+        out = Text("below threshold: " + ", ".join(f"{m} " + " < ".join(show_against(s.scores[m], thresholds[m])) for m in near)
                    if near else "-", style="dim")
     if s.truncated:
         out.append(" (truncated)", style="dim")
+    if getattr(s, "windows", 1) > 1:
+        out.append(f" (long: read in {s.windows} windows)", style="dim")
     return out
 
 
@@ -85,7 +135,7 @@ def render_table(reports: list, console: Console, only_flagged: bool = False, mi
     """Terminal report per article: thresholds, one row per sentence (number, whole sentence wrapped to the
     width, flagged markers in their colours with their evidence words), the summary and the article profile."""
     for report in reports:
-        console.print(Text(report.source or "article", style="bold"))
+        console.print(Text(_clean(report.source or "article"), style="bold"))
         if report.model:
             console.print(Text(f"model: {report.model}" + (f", version {report.model_version}" if report.model_version else "")
                                + (f", computed in {report.dtype}" if report.dtype else ""), style="dim"))
@@ -119,7 +169,7 @@ def render_table(reports: list, console: Console, only_flagged: bool = False, mi
         summary.add_column("threshold", justify="right")
         for m, ms in report.summary.items():
             summary.add_row(Text(m, style=_colour(m)), f"{ms.flagged} of {len(report.sentences)}", f"{ms.share:.0%}",
-                            ms.highest(), f"{ms.threshold:.2f}")
+                            ms.highest(), ms.threshold_text())
         console.print(summary)
         profile = report.profile
         if profile:

@@ -14,6 +14,7 @@ from importlib import resources
 from string import Template
 from typing import Any, Iterable, Optional
 
+from redflags.core.probability import show_against
 from redflags.scoring.evidence import Evidence
 from redflags.markers import DESCRIPTIONS, STYLE_NOT_TRUTH
 from redflags.scoring.profile import PERCENTILE_NOTE, MarkerProfile, Reference, article_profile
@@ -36,10 +37,13 @@ class SentenceScore:
     end: int
     scores: dict[str, float]
     flags: dict[str, bool]
-    # The sentence had more tokens than the model reads: only its beginning was scored.
+    # Only the sentence's beginning was scored (reports made before long sentences were read in windows).
     truncated: bool = False
     # The words that carry each flagged marker (article offsets); None when the model has no token head.
     evidence: Optional[tuple[Evidence, ...]] = None
+    # Windows the model read the sentence in: more than 1 for a sentence longer than the model's
+    # max_length tokens (overlapping windows; per marker the highest window score counts).
+    windows: int = 1
 
     @property
     def number(self) -> int:
@@ -73,6 +77,7 @@ class SentenceScore:
             "scores": {m: round(float(p), 6) for m, p in self.scores.items()},
             "flags": dict(self.flags),
             "truncated": self.truncated,
+            "windows": self.windows,
             "evidence": None if self.evidence is None else [e.to_dict() for e in self.evidence],
             "evidence_missing": self.evidence_missing,
         }
@@ -95,8 +100,15 @@ class MarkerSummary:
         return None if self.max_sentence is None else self.max_sentence + 1
 
     def highest(self) -> str:
-        """`0.83 (sentence 18)`, numbered as the table and the page number sentences; `-` without sentences."""
-        return "-" if self.max_score is None else f"{self.max_score:.2f} (sentence {self.max_sentence_number})"
+        """`0.83 (sentence 18)`, numbered as the table and the page number sentences; `-` without sentences.
+        Digits as in `threshold_text`: a highest score below the threshold never shows as equal to it."""
+        if self.max_score is None:
+            return "-"
+        return f"{show_against(self.max_score, self.threshold)[0]} (sentence {self.max_sentence_number})"
+
+    def threshold_text(self) -> str:
+        """The threshold with as many digits as `highest` needs to compare truthfully with it."""
+        return f"{self.threshold:.2f}" if self.max_score is None else show_against(self.max_score, self.threshold)[1]
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict."""
@@ -200,6 +212,7 @@ class ArticleReport:
             "thresholds": dict(self.thresholds),
             "n_sentences": len(self.sentences),
             "n_truncated": len(self.truncated_sentences),
+            "n_windowed": sum(1 for s in self.sentences if s.windows > 1),
             "summary": {m: s.to_dict() for m, s in self.summary.items()},
             "sentences": [s.to_dict() for s in self.sentences],
             "n_skipped": len(self.skipped),
@@ -253,15 +266,21 @@ def _sentence_html(s: SentenceScore, markers: tuple[str, ...]) -> str:
     return "".join(out)
 
 
+# Embedding, override and isolate controls. Each sentence is shown in its own direction isolate (dir="auto",
+# <bdi>), so a control inside it stops at its end; the text between sentences is shown without them,
+# so an unterminated right-to-left override there cannot reverse the sentences after it.
+_BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+
 # An unflagged sentence is a near miss when some marker's score reaches this fraction of its threshold.
 NEAR_MISS = 0.8
 
 
 def _tip(s: SentenceScore, thresholds: dict[str, float]) -> str:
     """Every score of the sentence against its threshold, for the hover / focus tooltip."""
-    parts = [f"{m} {p:.2f} {'≥' if s.flags[m] else '<'} {thresholds[m]:.2f}" + (" flagged" if s.flags[m] else "")
-             for m, p in s.scores.items()]
-    return f"Sentence {s.number}: " + "; ".join(parts) + (" (truncated: only its beginning was read)" if s.truncated else "")
+    parts = [f"{m} " + (" ≥ " if s.flags[m] else " < ").join(show_against(p, thresholds[m]))
+             + (" flagged" if s.flags[m] else "") for m, p in s.scores.items()]
+    return (f"Sentence {s.number}: " + "; ".join(parts) + (" (truncated: only its beginning was read)" if s.truncated else "")
+            + (f" (long: read in {s.windows} overlapping windows, the highest score counts)" if s.windows > 1 else ""))
 
 
 def _profile_html(report: ArticleReport) -> str:
@@ -286,7 +305,7 @@ def _article_html(report: ArticleReport, number: int) -> str:
         rows.append(
             f'<tr><td><span class="chip {_marker_class(m)}">{e(m)}</span></td>'
             f"<td>{s.flagged} of {len(report.sentences)}</td><td>{s.share:.0%}</td>"
-            f"<td>{e(s.highest())}</td><td>{s.threshold:.2f}</td></tr>"
+            f"<td>{e(s.highest())}</td><td>{e(s.threshold_text())}</td></tr>"
         )
     body: list[str] = []
     pos = 0
@@ -297,23 +316,25 @@ def _article_html(report: ArticleReport, number: int) -> str:
         nonlocal nxt
         out = []
         while nxt is not None and nxt.start < b:
-            out.append(e(report.text[a : nxt.start]))
-            out.append(f'<span class="skipped" title="skipped: {e(nxt.reason, quote=True)}">{e(nxt.text)}</span>')
+            out.append(e(report.text[a : nxt.start].translate(_BIDI_CONTROLS)))
+            out.append(f'<span class="skipped" title="skipped: {e(nxt.reason, quote=True)}">'
+                       f'{e(nxt.text.translate(_BIDI_CONTROLS))}</span>')
             a, nxt = nxt.end, next(skipped, None)
-        return "".join(out) + e(report.text[a:b])
+        return "".join(out) + e(report.text[a:b].translate(_BIDI_CONTROLS))
 
     for s in report.sentences:
         body.append(gap(pos, s.start))
         tip_id = f"a{number}-s{s.number}"
         tip = f'<span class="tip" role="tooltip" id="{tip_id}">{e(_tip(s, report.thresholds))}</span>'
         num = f'<sup class="num">{s.number}</sup>'
-        focus = f'tabindex="0" aria-describedby="{tip_id}"'
+        focus = f'tabindex="0" aria-describedby="{tip_id}" dir="auto"'
         flagged = s.flagged_markers
         if flagged:
             chips = "".join(
                 f'<span class="chip {_marker_class(m)}">{e(m)} {s.scores[m]:.2f}</span>' for m in flagged
             )
-            trunc = ' <span class="trunc">(truncated)</span>' if s.truncated else ""
+            trunc = (' <span class="trunc">(truncated)</span>' if s.truncated else ""
+                     ) + (f' <span class="trunc">(read in {s.windows} windows)</span>' if s.windows > 1 else "")
             missing = "".join(f'<span class="trunc">({e(m)}: no word above the span threshold)</span>'
                               for m in s.evidence_missing)
             # further markers: one bar each along the bottom edge, in their colours
@@ -322,13 +343,13 @@ def _article_html(report: ArticleReport, number: int) -> str:
             style = f' style="box-shadow: {bars}"' if bars else ""
             body.append(
                 f'<mark class="flagged {_marker_class(flagged[0], "s-")}" {focus}{style}>{num}'
-                f"{_sentence_html(s, report.markers)}{tip}</mark>"
+                f"<bdi>{_sentence_html(s, report.markers)}</bdi>{tip}</mark>"
                 f'<span class="chips">{chips}{trunc}{missing}</span>'
             )
         else:
             near = any(s.scores[m] >= NEAR_MISS * report.thresholds[m] for m in report.markers)
             cls = "plain near" if near else "plain"
-            body.append(f'<span class="{cls}" {focus}>{num}{e(s.text)}{tip}</span>')
+            body.append(f'<span class="{cls}" {focus}>{num}<bdi>{e(s.text)}</bdi>{tip}</span>')
         pos = s.end
     body.append(gap(pos, len(report.text)))
     model = ""
