@@ -153,14 +153,15 @@ def test_single_string_is_not_taken_for_a_list(scorer: Scorer) -> None:
         scorer.score_many("an article")  # type: ignore[arg-type]
 
 
-def test_long_sentence_is_truncated_and_marked(tiny_model_dir: Path) -> None:
+def test_long_sentence_is_read_in_windows_and_marked(tiny_model_dir: Path) -> None:
     scorer = redflags.load(tiny_model_dir)
-    long = "The minister said " + "very " * 400 + "much."
+    long = "The minister said " + "very " * 150 + "much."  # 155 tokens: 4 windows of 64 (16 shared)
     spy = spy_on(scorer)
     report = scorer.score(f"A short one. {long}")
-    assert [s.truncated for s in report.sentences] == [False, True]
+    assert [s.windows for s in report.sentences] == [1, 4]
+    assert not any(s.truncated for s in report.sentences)
     assert max(t for _, t in spy.shapes) <= scorer.max_length
-    assert report.to_dict()["n_truncated"] == 1
+    assert report.to_dict()["n_windowed"] == 1 and report.to_dict()["n_truncated"] == 0
 
 
 @pytest.mark.slow

@@ -20,7 +20,7 @@ class ScoringTokenizer:
         d = Path(directory)
         self._tok = Tokenizer.from_file(str(d / "tokenizer.json"))
         self._tok.no_padding()
-        self._max_length: int | None = None
+        self._window: tuple[int, int] | None = None
         pad = "[PAD]"
         cfg = d / "tokenizer_config.json"
         if cfg.is_file():
@@ -34,9 +34,10 @@ class ScoringTokenizer:
     def __len__(self) -> int:
         return self._tok.get_vocab_size(with_added_tokens=True)
 
-    def encode(self, texts: Sequence[str], max_length: int) -> list[Any]:
-        """`tokenizers.Encoding` per text: `.ids`, `.offsets`, `.word_ids`, and `.overflowing` when cut."""
-        if self._max_length != max_length:
-            self._tok.enable_truncation(max_length)
-            self._max_length = max_length
+    def encode(self, texts: Sequence[str], max_length: int, stride: int = 0) -> list[Any]:
+        """`tokenizers.Encoding` per text: `.ids`, `.offsets`, `.word_ids`, and `.overflowing` when cut (the
+        further windows, each sharing `stride` tokens with the one before)."""
+        if self._window != (max_length, stride):
+            self._tok.enable_truncation(max_length, stride=stride)
+            self._window = (max_length, stride)
         return self._tok.encode_batch(list(texts))

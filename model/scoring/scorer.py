@@ -100,7 +100,7 @@ class Scorer:
 
     @property
     def max_length(self) -> int:
-        """Tokens the model reads per sentence (special tokens included); longer ones are truncated."""
+        """Tokens the model reads at once (special tokens included); longer sentences are read in overlapping windows."""
         return int(self.config.max_length)
 
     @cached_property
@@ -208,25 +208,31 @@ class Scorer:
         return model.save_pretrained(directory, model.tokenizer, card=card)
 
     def _proba(self, texts: list[str], batch_size: int) -> tuple[np.ndarray, np.ndarray]:
-        """(probabilities (n, M), truncated (n,) bool) for sentences, through the one inference path."""
-        probs, truncated, _ = self._score(texts, batch_size)
-        return probs, truncated
+        """(probabilities (n, M), windows read per sentence (n,)) for sentences, through the one inference path."""
+        probs, windows, _ = self._score(texts, batch_size)
+        return probs, windows
 
     def _score(self, texts: list[str], batch_size: int, evidence: bool = False, flagged_only: bool = True
                ) -> tuple[np.ndarray, np.ndarray, Optional[list[list[Evidence]]]]:
-        """Probabilities, truncation and (with `evidence` and a token head) evidence spans per sentence,
-        offsets relative to each sentence, from one encoder pass."""
+        """Probabilities, windows read and (with `evidence` and a token head) evidence spans per sentence,
+        offsets relative to each sentence, from one encoder pass.
+
+        A sentence longer than the model's `max_length` tokens is read in overlapping windows
+        (inference.tokenize_windows): per marker its probability is the highest any window gives, and
+        its evidence words come from all windows."""
         # Deferred: torch and transformers cost seconds to import, and `redflags --help` needs neither.
         from redflags.core import inference
 
         _check_count(batch_size, "batch_size")
         evidence = evidence and self.has_evidence
-        tok = inference.tokenize_texts(self.tokenizer, texts, self.max_length, offsets=evidence)
-        out = inference.predict_outputs(self.model, tok.ids, self.tokenizer.pad_token_id, batch_size, self.device,
+        win = inference.tokenize_windows(self.tokenizer, texts, self.max_length, offsets=evidence)
+        out = inference.predict_outputs(self.model, win.ids, self.tokenizer.pad_token_id, batch_size, self.device,
                                         tokens=evidence, dtype=self.dtype)
         probs = self.model.calibrated_proba(out.logits)
+        if len(texts) and len(win.ids) > len(texts):
+            probs = np.maximum.reduceat(probs, win.first, axis=0)
         if not evidence or out.token_logits is None:
-            return probs, tok.truncated, None
+            return probs, win.count, None
         flags = self._flags(probs)
         spans = []
         for i, text in enumerate(texts):
@@ -234,10 +240,10 @@ class Scorer:
             if only == []:
                 spans.append([])
                 continue
-            tech = out.technique_logits[i] if out.technique_logits is not None else None
-            spans.append(evidence_mod.decode(text, tok.offsets[i], tok.words[i], out.token_logits[i], tech,  # type: ignore[index]
-                                             self.markers, self.span_thresholds, self.config.techniques, only=only))
-        return probs, tok.truncated, spans
+            offsets, words, token_logits, tech = inference.merged_tokens(win, out, i)
+            spans.append(evidence_mod.decode(text, offsets, words, token_logits, tech, self.markers,
+                                             self.span_thresholds, self.config.techniques, only=only))
+        return probs, win.count, spans
 
     # --- articles -------------------------------------------------------------------------------
 
@@ -306,10 +312,10 @@ class Scorer:
         """Score the pooled sentences and append their SentenceScores to their articles."""
         if not pool:
             return
-        probs, truncated, spans = self._score([s.text for _, s in pool], batch_size, evidence=self.evidence)
+        probs, windows, spans = self._score([s.text for _, s in pool], batch_size, evidence=self.evidence)
         flagged = self._flags(probs)
         # The pool keeps each article's sentences in text order, so appending keeps them in order.
-        for k, ((article, sent), p, cut) in enumerate(zip(pool, probs, truncated)):
+        for k, ((article, sent), p, n_windows) in enumerate(zip(pool, probs, windows)):
             scores = {m: float(p[j]) for j, m in enumerate(self.markers)}
             found = None
             if spans is not None:  # sentence offsets -> article offsets
@@ -322,7 +328,7 @@ class Scorer:
                     end=sent.end,
                     scores=scores,
                     flags={m: bool(flagged[k, j]) for j, m in enumerate(self.markers)},
-                    truncated=bool(cut),
+                    windows=int(n_windows),
                     evidence=found,
                 )
             )

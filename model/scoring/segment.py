@@ -24,10 +24,13 @@ pysbd does not see:
   is ``BOILERPLATE``) is a segment of its own, marked skipped: `iter_segments` yields it with its
   reason, `segment` and `iter_sentences` (what is scored and trained on) leave it out.
 
-Long paragraphs are fed to pysbd in windows of a few thousand characters (pysbd slows down
+Long paragraphs are fed to pysbd in windows of about a thousand characters (pysbd slows down
 super-linearly on long inputs); the last sentence of each window is carried into the next, so a
-window edge never cuts a sentence. Every returned sentence satisfies
-``text[s.start:s.end] == s.text`` and has no surrounding whitespace.
+window edge never cuts a sentence. A sentence longer than `clauses.MAX_SENTENCE` characters (a line
+without full stops, a run-on list) is cut at clause boundaries, else at spaces (clauses.py), so
+segmenting stays linear in the length of the text. Every returned sentence satisfies
+``text[s.start:s.end] == s.text`` and has no surrounding whitespace or invisible format characters
+(zero-width spaces, byte-order marks, bidirectional controls): those alone never make a sentence.
 """
 # Size: over 400 lines because the splitter's rules (pysbd, merges, boilerplate) only make sense together.
 
@@ -35,16 +38,20 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterator
 
+from redflags.scoring.clauses import MAX_SENTENCE, first_cut, pieces
+
 log = logging.getLogger(__name__)
 
-# pysbd is quadratic-ish in input length: windows of this many characters keep it near linear.
-_WINDOW = 1000
-# A single "sentence" longer than this is cut at the window edge rather than growing the window.
-_MAX_WINDOW = 48_000
+# pysbd is quadratic-ish in input length: windows of this many characters keep it near linear. A
+# window holding one sentence only holds one of about MAX_SENTENCE characters, which is cut (clauses.py).
+_WINDOW = MAX_SENTENCE
+# A window ends at the next space within this many characters (else inside a very long "word").
+_WORD_REACH = 100
 # Characters that can end a sentence (or a clause that continues on the next line).
 _FINAL = frozenset(".!?…:;,\"'”’»)]—–-")
 # Bullets and enumerators that start a list item (layout, not sentence syntax).
@@ -77,9 +84,24 @@ BOILERPLATE: tuple[tuple[str, str], ...] = (
 _BOILERPLATE = [(reason, re.compile(rf"(?:{rx})", re.IGNORECASE)) for reason, rx in BOILERPLATE]
 
 
+def _invisible(c: str) -> bool:
+    """Whitespace or an invisible format character (zero-width space, byte-order mark, bidi control)."""
+    return c.isspace() or (not c.isascii() and unicodedata.category(c) == "Cf")
+
+
+def _strip(s: str) -> str:
+    """`s` without whitespace and invisible format characters at its ends."""
+    a, b = 0, len(s)
+    while a < b and _invisible(s[a]):
+        a += 1
+    while b > a and _invisible(s[b - 1]):
+        b -= 1
+    return s[a:b]
+
+
 def boilerplate_reason(line: str) -> str | None:
     """Why a whole line is boilerplate (a `BOILERPLATE` reason), or None for article text."""
-    s = line.strip()
+    s = _strip(line)
     if not s or len(s) > 240:
         return None
     for reason, rx in _BOILERPLATE:
@@ -185,7 +207,7 @@ def _paragraphs(text: str, lines: list[tuple[int, int]]) -> Iterator[list[int]]:
     """The indices of the lines of each paragraph (runs of non-blank lines)."""
     para: list[int] = []
     for i in range(len(lines) + 1):
-        if i < len(lines) and text[lines[i][0] : lines[i][1]].strip():
+        if i < len(lines) and _strip(text[lines[i][0] : lines[i][1]]):
             para.append(i)
         elif para:
             yield para
@@ -263,7 +285,7 @@ def _blocks(text: str) -> Iterator[tuple[int, int, str | None]]:
     prev_ends_sentence = True
     for i, (ls, le) in enumerate(lines):
         line = text[ls:le]
-        if not line.strip():  # blank line: paragraph break
+        if not _strip(line):  # blank line (or invisible characters only): paragraph break
             if block_start is not None:
                 yield block_start, block_end, None
             block_start, prev_ends_sentence = None, True
@@ -278,7 +300,7 @@ def _blocks(text: str) -> Iterator[tuple[int, int, str | None]]:
         nxt = None
         if i + 1 < len(lines):
             ns, ne = lines[i + 1]
-            nxt = text[ns:ne] if text[ns:ne].strip() else None
+            nxt = text[ns:ne] if _strip(text[ns:ne]) else None
         if itemised[i]:
             if block_start is not None:
                 yield block_start, block_end, None
@@ -371,41 +393,49 @@ def _closing_marks_stay(chunk: str, starts: list[int]) -> list[int]:
 
 
 def _trimmed(text: str, start: int, end: int) -> Sentence | None:
-    """The sentence text[start:end] without surrounding whitespace, or None if only whitespace."""
-    piece = text[start:end]
-    left = len(piece) - len(piece.lstrip())
-    right = len(piece.rstrip())
-    if right <= left:
+    """The sentence text[start:end] without surrounding whitespace and format characters, or None if
+    nothing else is left."""
+    while start < end and _invisible(text[start]):
+        start += 1
+    while end > start and _invisible(text[end - 1]):
+        end -= 1
+    if end <= start:
         return None
-    return Sentence(piece[left:right], start + left, start + right)
+    return Sentence(text[start:end], start, end)
 
 
 def _segment_block(text: str, start: int, end: int) -> Iterator[Sentence]:
-    """Sentences of one block, pysbd on windows whose last (possibly cut) sentence is carried on."""
+    """Sentences of one block: pysbd on windows whose last (possibly cut) sentence is carried on; a
+    window that holds a single sentence holds one too long to keep whole, and it is cut (clauses.py)."""
     pos = start
-    window = _WINDOW
     while pos < end:
-        stop = min(end, pos + window)
-        if stop < end:  # do not cut a word: extend to the next whitespace
-            m = _WHITESPACE.search(text, stop, end)
-            stop = m.start() if m else end
+        while pos < end and text[pos].isspace():
+            pos += 1
+        stop = min(end, pos + _WINDOW)
+        if stop < end:  # do not cut a word: extend to the next whitespace (not too far)
+            m = _WHITESPACE.search(text, stop, min(end, stop + _WORD_REACH))
+            stop = m.start() if m else (end if end - stop <= _WORD_REACH else stop)
         # Line breaks and other control characters become spaces (same length, so offsets stay
         # exact): a line break inside a paragraph is not a sentence boundary by itself, and pysbd
         # fails on some control characters ("\x1f1. " raises inside its list-item rules).
         chunk = text[pos:stop].translate(_CONTROLS)
+        if not chunk.strip():
+            pos = stop
+            continue
         starts = _pysbd_starts(chunk)
         last = stop == end
-        if not last and len(starts) < 2 and window < _MAX_WINDOW:
-            window = min(2 * window, _MAX_WINDOW)  # one sentence fills the window: look further
-            continue
-        bounds = [pos + s for s in starts] + [stop]
-        keep = len(starts) if last or len(starts) < 2 else len(starts) - 1
-        for a, b in zip(bounds[:keep], bounds[1 : keep + 1]):
-            sent = _trimmed(text, a, b)
+        if not last and len(starts) < 2:  # one sentence fills the window: cut off its first piece
+            cut = first_cut(text, pos + starts[0], stop)
+            sent = _trimmed(text, pos, cut)
             if sent is not None:
                 yield sent
-        if last or len(starts) < 2:
-            pos = stop  # done, or a giant sentence cut at the window edge
-        else:
-            pos = bounds[keep]
-        window = _WINDOW
+            pos = cut
+            continue
+        bounds = [pos + s for s in starts] + [stop]
+        keep = len(starts) if last else len(starts) - 1
+        for a, b in zip(bounds[:keep], bounds[1 : keep + 1]):
+            for piece_start, piece_end in pieces(text, a, b):
+                sent = _trimmed(text, piece_start, piece_end)
+                if sent is not None:
+                    yield sent
+        pos = bounds[keep]
