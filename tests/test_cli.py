@@ -131,10 +131,38 @@ def test_usage_errors_exit_2(args: list[str]) -> None:
     assert run(*args).exit_code == 2
 
 
-def test_empty_article_scores_to_no_rows(tiny_model_dir: Path, tmp_path: Path) -> None:
+def test_a_model_path_that_is_a_file_says_so(tmp_path: Path, tiny_model_dir: Path) -> None:
+    result = run("score", str(SEED), "-m", str(tiny_model_dir / "config.json"))
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (f"redflags: error: {tiny_model_dir / 'config.json'}: is a file; --model takes "
+                                     "the model's folder (the one holding config.json)")
+
+
+def test_empty_inputs_are_errors_as_in_score_corpus(tiny_model_dir: Path, inputs: Path, tmp_path: Path) -> None:
     (tmp_path / "blank.txt").write_text("  \n\n ", encoding="utf-8")
-    result = run("score", str(tmp_path / "blank.txt"), "-m", str(tiny_model_dir), "-f", "json")
-    assert result.exit_code == 0 and json.loads(result.stdout)[0]["n_sentences"] == 0
+    (tmp_path / "empty.txt").write_bytes(b"")
+    result = run("score", str(tmp_path / "blank.txt"), str(tmp_path / "empty.txt"), str(inputs / "a.txt"),
+                 "-m", str(tiny_model_dir), "-f", "jsonl")
+    assert result.exit_code == 1  # as score-corpus: the rest is scored, the run says some input failed
+    assert result.stderr.splitlines() == [f"redflags: error: {tmp_path / 'blank.txt'}: the file holds only blank lines",
+                                          f"redflags: error: {tmp_path / 'empty.txt'}: the file is empty"]
+    assert [Path(json.loads(line)["source"]).name for line in result.stdout.splitlines()] == ["a.txt"]
+    assert run("score", "-", "-m", str(tiny_model_dir), stdin=" \n").stderr.strip() == (
+        "redflags: error: <stdin>: standard input holds no text")
+
+
+def test_folders_name_the_subfolders_they_skip_and_recurse_on_request(tiny_model_dir: Path, tmp_path: Path) -> None:
+    (tmp_path / "news" / "more" / "deeper").mkdir(parents=True)
+    (tmp_path / "news" / "top.txt").write_text("Officials said so.", encoding="utf-8")
+    (tmp_path / "news" / "more" / "deeper" / "inner.txt").write_text("It may rain.", encoding="utf-8")
+    folder = str(tmp_path / "news")
+    flat = run("score", folder, "-m", str(tiny_model_dir), "-f", "jsonl")
+    assert flat.exit_code == 0 and [Path(json.loads(x)["source"]).name for x in flat.stdout.splitlines()] == ["top.txt"]
+    assert flat.stderr.strip() == (f"redflags: note: {folder}: not scored: the .txt files in its subfolder more "
+                                   "(--recursive scores them)")
+    deep = run("score", folder, "-r", "-m", str(tiny_model_dir), "-f", "jsonl")
+    assert deep.exit_code == 0 and deep.stderr == ""
+    assert [Path(json.loads(x)["source"]).name for x in deep.stdout.splitlines()] == ["inner.txt", "top.txt"]
 
 
 def test_console_script_module_entry_point(tiny_model_dir: Path, tmp_path: Path) -> None:

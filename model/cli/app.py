@@ -113,13 +113,28 @@ class InputError(Exception):
 
 def _decode(data: bytes, name: str) -> str:
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise InputError(name, f"not UTF-8 text (byte 0x{data[e.start]:02x} at position {e.start})") from None
+    if not text.strip():  # the words of score-corpus's errors table (corpus/inputs.py), and an error in both
+        raise InputError(name, "standard input holds no text" if name == "<stdin>"
+                         else "the file is empty" if not data else "the file holds only blank lines")
+    return text
 
 
-def _read_inputs(paths: list[str]) -> Iterator[tuple[str, str] | InputError]:
-    """(name, text) for every article the paths name, or an InputError for each one that fails."""
+def _folder_files(path: Path, recursive: bool) -> tuple[list[Path], list[str]]:
+    """The folder's .txt files (in its subfolders too when `recursive`), and the subfolders skipped
+    that hold .txt files (none when recursive), both sorted."""
+    if recursive:
+        return sorted(p for p in path.rglob("*.txt") if p.is_file()), []
+    files = sorted(p for p in path.iterdir() if p.suffix == ".txt" and p.is_file())
+    skipped = sorted(d.name for d in path.iterdir() if d.is_dir() and next(d.rglob("*.txt"), None) is not None)
+    return files, skipped
+
+
+def _read_inputs(paths: list[str], recursive: bool = False) -> Iterator[tuple[str, str] | InputError]:
+    """(name, text) for every article the paths name, or an InputError for each one that fails; a
+    note on stderr names the subfolders a folder's .txt files were not read from (without `recursive`)."""
     for raw in paths:
         if raw == STDIN:
             if sys.stdin is None or sys.stdin.closed:
@@ -133,12 +148,15 @@ def _read_inputs(paths: list[str]) -> Iterator[tuple[str, str] | InputError]:
         path = Path(raw)
         if path.is_dir():
             try:
-                files = sorted(p for p in path.iterdir() if p.suffix == ".txt" and p.is_file())
+                files, skipped = _folder_files(path, recursive)
             except OSError as e:
                 yield InputError(raw, f"cannot list directory ({e.strerror or e})")
                 continue
+            if skipped:
+                typer.echo(f"redflags: note: {raw}: not scored: the .txt files in its subfolder"
+                           f"{'s' if len(skipped) > 1 else ''} {', '.join(skipped)} (--recursive scores them)", err=True)
             if not files:
-                yield InputError(raw, "directory has no .txt files")
+                yield InputError(raw, "directory has no .txt files" + (" of its own" if skipped else ""))
             targets = files
         elif path.exists():
             targets = [path]
@@ -189,6 +207,7 @@ def score(
     paths: list[str] = typer.Argument(
         ..., help="Article files, directories (their .txt files are scored) or - to read standard input.", show_default=False, metavar="PATH"
     ),
+    recursive: bool = typer.Option(False, "--recursive", "-r", help="Also score the .txt files in the folders' subfolders."),
     model: Optional[Path] = typer.Option(
         None, "--model", "-m", help="Model directory to load; default: the model shipped with redflags."
     ),
@@ -214,7 +233,8 @@ def score(
 ) -> None:
     """Score every sentence of the given articles and print a report.
 
-    Unreadable inputs are reported on stderr one line each; the rest are still scored.
+    Unreadable or empty inputs are reported on stderr one line each (score-corpus puts them in its errors
+    table, in the same words); the rest are still scored.
     Exit status: 0 all scored, 1 some input (or the model) failed, 2 usage error.
     Sentences are numbered from 1 everywhere a person reads them (JSON also keeps a 0-based index).
     The table is plain text (no colours) when the output is not a terminal or $NO_COLOR is set.
@@ -225,7 +245,7 @@ def score(
                                  param_hint="--format")
     articles: list[tuple[str, str]] = []
     failed = False
-    for item in _read_inputs(paths):
+    for item in _read_inputs(paths, recursive):
         if isinstance(item, InputError):
             error(str(item))
             failed = True

@@ -36,6 +36,8 @@ Shape = tuple[int | None, ...]  # None: any size
 
 def read_config(d: Path) -> ModelConfig:
     """The ModelConfig stored in a model directory (either format), checked; ModelLoadError names the problem."""
+    if d.exists() and not d.is_dir():  # (e.g. its config.json or weights file given instead of the folder)
+        raise ModelLoadError(f"{d}: is a file; --model takes the model's folder (the one holding {CONFIG_FILE})")
     if not d.is_dir():
         raise ModelLoadError(f"{d}: model directory does not exist")
     if not (d / CONFIG_FILE).is_file():
