@@ -171,6 +171,11 @@ def test_cli_reports_failures_in_exit_code_and_summary(tmp_path: Path, tiny_mode
     res = CliRunner().invoke(app, ["score-corpus", str(tmp_path / "nope.jsonl"), "--out", str(tmp_path / "o2")])
     assert res.exit_code == 1 and "redflags: error:" in res.output and "no such file" in res.output
     assert "Traceback" not in res.output
+    # A wrong model path: one line, and no output folder made before the model is checked.
+    res = CliRunner().invoke(app, ["score-corpus", str(path), "--out", str(tmp_path / "o3"), "--model",
+                                   str(tmp_path / "no-model"), "--no-progress"])
+    assert res.exit_code == 1 and "model directory does not exist" in res.output
+    assert not (tmp_path / "o3").exists() and not (tmp_path / "o2").exists()
 
 
 # --- refusing to mix runs -------------------------------------------------------------------------

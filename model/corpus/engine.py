@@ -214,13 +214,14 @@ def score_corpus(
     _check_places(corpus, out)
     total = corpus.total if limit is None else min(limit, corpus.total)
     duplicates = _duplicates(corpus, total, unique_ids)
-    out.mkdir(parents=True, exist_ok=True)
     model_dir = Path(model).expanduser() if model is not None else DEFAULT_MODEL_DIR
+    # The driver loads the model too (threads as asked): the local engine scores with it, and either
+    # engine needs its thresholds; a bad model directory fails here, before any worker starts and
+    # before the output folder is made (inputs and model are checked first).
+    scorer = load(model_dir, dtype=dtype, threads=threads)
+    scorer.evidence = evidence
+    out.mkdir(parents=True, exist_ok=True)
     with _Lock(out):
-        # The driver loads the model too (threads as asked): the local engine scores with it, and either
-        # engine needs its thresholds; a bad model directory fails here, before any worker starts.
-        scorer = load(model_dir, dtype=dtype, threads=threads)
-        scorer.evidence = evidence
         # Named as every report names it: the folder's name, and a hash of the weights and what decides flags.
         identity_model = {"name": scorer.model_name, "version": scorer.model_version}
         identity = _identity(scorer, corpus, identity_model, shard_size, evidence)
