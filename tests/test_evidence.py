@@ -193,6 +193,25 @@ def test_html_escapes_span_text_and_highlights_it() -> None:
     assert "evidence words" in page  # the legend explains the highlight
 
 
+def test_html_keeps_overlapping_evidence_apart_and_shows_the_technique() -> None:
+    from redflags.scoring.report import ArticleReport, SentenceScore
+
+    text = "Insiders say the shocking plan may collapse."
+    ev = (Evidence("unverifiable_sourcing", 0, 12, "Insiders say", 0.9),
+          Evidence("hedging", 9, 12, "say", 0.6),
+          Evidence("sensational_framing", 17, 25, "shocking", 0.8, "loaded_language", 0.7))
+    s = SentenceScore(0, text, 0, len(text), {m: 0.9 for m in MARKERS}, {m: True for m in MARKERS}, evidence=ev)
+    page = ArticleReport(text, [s], MARKERS, {m: 0.5 for m in MARKERS}).to_html()
+    # "say" carries two markers: two nested marks, each with its own class (its own underline)
+    assert ('<mark class="ev e-unverifiable-sourcing" title="unverifiable_sourcing evidence 0.90">'
+            '<mark class="ev e-hedging" title="hedging evidence 0.60">say</mark></mark>') in page
+    # the technique is visible text right after its words, not only in a title
+    assert ('shocking</mark><span class="tech t-sensational-framing">[loaded language]</span>') in page
+    assert all(f".e-{m.replace('_', '-')} {{ text-decoration-style:" in page for m in MARKERS)
+    styles = [page.split(f".e-{m.replace('_', '-')} {{ text-decoration-style: ")[1].split(";")[0] for m in MARKERS]
+    assert len(set(styles)) == len(MARKERS)  # a pattern per marker, not only a colour
+
+
 def test_json_and_table_carry_the_spans(evidence_scorer) -> None:
     import io
 

@@ -245,24 +245,27 @@ def _marker_class(marker: str, prefix: str = "m-") -> str:
 
 
 def _sentence_html(s: SentenceScore, markers: tuple[str, ...]) -> str:
-    """The sentence's text with its evidence words wrapped in one <mark> per marker (the first marker,
-    in marker order, colours words that carry several); the score and technique in the title."""
+    """The sentence's text with its evidence words marked, one <mark> per marker, nested where the
+    evidence of several markers covers the same words: each marker has its own underline (colour,
+    pattern and depth, in the page's CSS), so overlapping evidence stays apart. After a sensational
+    framing span its technique is written out as visible text; score and technique are also in the title."""
     e = html.escape
     spans = [ev for ev in s.evidence or () if s.start <= ev.start < ev.end <= s.end]
     if not spans:
         return e(s.text)
+    order = {m: k for k, m in enumerate(markers)}
     cuts = sorted({s.start, s.end} | {ev.start for ev in spans} | {ev.end for ev in spans})
     out = []
     for a, b in zip(cuts, cuts[1:]):
         piece = e(s.text[a - s.start : b - s.start])
-        here = sorted((ev for ev in spans if ev.start <= a and b <= ev.end), key=lambda ev: markers.index(ev.marker)
-                      if ev.marker in markers else len(markers))
-        if not here:
-            out.append(piece)
-            continue
-        tip = "; ".join(f"{ev.marker} evidence {ev.score:.2f}" + (f", {ev.technique} {ev.technique_score:.2f}"
-                                                                  if ev.technique else "") for ev in here)
-        out.append(f'<mark class="ev {_marker_class(here[0].marker, "e-")}" title="{e(tip, quote=True)}">{piece}</mark>')
+        for ev in sorted((ev for ev in spans if ev.start <= a and b <= ev.end),
+                         key=lambda ev: -order.get(ev.marker, len(markers))):  # the first marker outermost
+            tip = f"{ev.marker} evidence {ev.score:.2f}" + (
+                f", {ev.technique} {ev.technique_score:.2f}" if ev.technique else "")
+            piece = f'<mark class="ev {_marker_class(ev.marker, "e-")}" title="{e(tip, quote=True)}">{piece}</mark>'
+        out.append(piece)
+        out.extend(f'<span class="tech {_marker_class(ev.marker, "t-")}">[{e(ev.technique.replace("_", " "))}]</span>'
+                   for ev in spans if ev.end == b and ev.technique)
     return "".join(out)
 
 
@@ -384,8 +387,9 @@ def render_html(reports: Iterable[ArticleReport], title: Optional[str] = None) -
         disclaimer=html.escape(STYLE_NOT_TRUTH),
         legend=legend,
         near=int(NEAR_MISS * 100),
-        evidence_note=("Inside a flagged sentence, the words that carry each flagged marker are highlighted in its "
-                       "colour; hover them for the evidence score and, for sensational framing, the technique."
-                       if evidence else ""),
+        evidence_note=("Inside a flagged sentence, the words that carry each flagged marker are underlined in its "
+                       "own colour and pattern (as in the list below; where two markers share words, both lines "
+                       "show), and the technique of sensational framing is written in brackets after its words; "
+                       "hover them for the evidence score." if evidence else ""),
         articles=articles or "<p>No articles.</p>",
     )
