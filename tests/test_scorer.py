@@ -146,6 +146,19 @@ def test_non_str_input_is_a_type_error_saying_what_is_accepted(scorer: Scorer, b
         scorer.predict_proba(["fine", bad])  # type: ignore[list-item]
 
 
+def test_a_path_is_read_as_utf8_by_score_and_named_as_a_path_elsewhere(scorer: Scorer, tmp_path: Path) -> None:
+    article = tmp_path / "a.txt"
+    article.write_bytes("\ufeffOfficials said the café may close. It is unclear why.".encode("utf-8"))
+    from_path = scorer.score(article)
+    from_text = scorer.score(article.read_text(encoding="utf-8-sig"))
+    assert from_path.source == str(article) and from_path.to_dict()["sentences"] == from_text.to_dict()["sentences"]
+    with pytest.raises(TypeError, match=r"texts\[0\] is a path .*score\(path\) reads one file"):
+        scorer.score_many([article])  # type: ignore[list-item]
+    (tmp_path / "latin1.txt").write_bytes("Caf\xe9".encode("latin-1"))
+    with pytest.raises(ValueError, match=r"latin1.txt: not UTF-8 text \(byte 0xe9 at position 3\)"):
+        scorer.score(tmp_path / "latin1.txt")
+
+
 def test_single_string_is_not_taken_for_a_list(scorer: Scorer) -> None:
     with pytest.raises(TypeError, match="list of str"):
         scorer.predict_proba("a sentence")  # type: ignore[arg-type]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 from collections import deque
 from functools import cached_property
 from pathlib import Path
@@ -40,12 +41,25 @@ DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "default_model"
 
 
 def _check_text(text: object, what: str = "text") -> str:
+    if isinstance(text, os.PathLike):
+        raise TypeError(f"{what} is a path ({os.fspath(text)!r}), not the article's text: score(path) reads one "
+                        "file; for many, pass their texts (e.g. p.read_text(encoding='utf-8'))")
     if not isinstance(text, str):
         raise TypeError(
             f"{what} must be a str (the article's text), got {type(text).__name__}; "
             "decode bytes first (e.g. data.decode('utf-8')) and pass one str per article"
         )
     return text
+
+
+def _read_article(path: os.PathLike) -> str:
+    """A file's text as UTF-8 (a byte-order mark dropped); a ValueError names the file and the bad byte."""
+    data = Path(path).read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{os.fspath(path)}: not UTF-8 text (byte 0x{data[e.start]:02x} at position {e.start}); "
+                         "decode it yourself and pass the str") from None
 
 
 def _check_count(value: object, name: str) -> int:
@@ -247,8 +261,13 @@ class Scorer:
 
     # --- articles -------------------------------------------------------------------------------
 
-    def score(self, text: str, source: Optional[str] = None, batch_size: int = DEFAULT_BATCH_SIZE) -> ArticleReport:
-        """Segment one article, score every sentence for every marker, summarise."""
+    def score(self, text: str | os.PathLike, source: Optional[str] = None,
+              batch_size: int = DEFAULT_BATCH_SIZE) -> ArticleReport:
+        """Segment one article, score every sentence for every marker, summarise. A path (pathlib.Path)
+        is read as UTF-8 and names the report's source unless `source` is given."""
+        if isinstance(text, os.PathLike):
+            source = os.fspath(text) if source is None else source
+            text = _read_article(text)
         _check_text(text)
         return self.score_many([text], batch_size=batch_size, sources=[source])[0]
 
