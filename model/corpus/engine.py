@@ -18,7 +18,7 @@ process, the Ray engine in a pool of actors (one model load each; ray_engine.py)
 
 Output folder:
     sentences/part-NNNNN.parquet   one row per sentence: id, position, index, start, end, text,
-                                   p_<marker>, flag_<marker>, truncated, evidence, model_name, model_version
+                                   p_<marker>, flag_<marker>, windows, evidence, model_name, model_version
     articles/part-NNNNN.parquet    one row per scored article: the summary per marker, model_name, model_version,
                                    extra (the input's other fields of the row, as one JSON object)
     errors/part-NNNNN.parquet      one row per article that could not be scored: position, id, where, reason

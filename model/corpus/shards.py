@@ -35,7 +35,7 @@ def sentence_schema(markers: Sequence[str]) -> Any:
          ("end", pa.int64()), ("text", pa.string())]
         + [(f"p_{m}", pa.float32()) for m in markers]
         + [(f"flag_{m}", pa.bool_()) for m in markers]
-        + [("truncated", pa.bool_()), ("evidence", pa.list_(evidence)),
+        + [("windows", pa.int32()), ("evidence", pa.list_(evidence)),
            ("model_name", pa.string()), ("model_version", pa.string())]
     )
 
@@ -109,7 +109,7 @@ def score_shard(scorer: Any, corpus: CorpusInput, job: ShardJob, out: Path, iden
             for m in markers:
                 sent[f"p_{m}"].append(s.scores[m])
                 sent[f"flag_{m}"].append(s.flags[m])
-            sent["truncated"].append(s.truncated)
+            sent["windows"].append(s.windows)
             sent["evidence"].append(None if s.evidence is None else [
                 {"marker": e.marker, "start": e.start, "end": e.end, "text": e.text, "score": e.score,
                  "technique": e.technique} for e in s.evidence])

@@ -72,8 +72,9 @@ class SentenceOut(_Closed):
     end: int
     scores: dict[str, float] = Field(description="Calibrated probability per marker.")
     flags: dict[str, bool] = Field(description="Per marker: the probability is at or above its threshold.")
-    truncated: bool
-    windows: int = Field(1, description="Windows the model read the sentence in (more than 1: a sentence longer "
+    truncated: bool = Field(description="Always false since long sentences are read in windows (kept for readers "
+                            "of older reports).")
+    windows: int = Field(description="Windows the model read the sentence in (more than 1: a sentence longer "
                          "than the model reads at once).")
     evidence: Optional[list[EvidenceOut]] = Field(description="The words that carry each flagged marker; null "
                                                   "for a model without a token head.")
@@ -127,7 +128,7 @@ class ReportOut(_Closed):
     thresholds: dict[str, float]
     n_sentences: int
     n_truncated: int
-    n_windowed: int = Field(0, description="Sentences read in more than one window.")
+    n_windowed: int = Field(description="Sentences read in more than one window.")
     summary: dict[str, SummaryOut]
     sentences: list[SentenceOut]
     n_skipped: int
