@@ -71,6 +71,7 @@ def score_corpus_command(
     damaged. Exit status: 0 all articles scored, 1 some articles failed (they are in the errors table; an
     input without articles is one such row) or the run could not start, 2 usage error, 130 interrupted.
     """
+    # Length: over 60 lines because typer declares each option in the signature (the body is ~30 lines).
     from redflags.corpus.engine import Interrupted, OutputConflictError, score_corpus
     from redflags.corpus.inputs import InputFormatError
     from redflags.core.modeling import ModelLoadError

@@ -44,6 +44,8 @@ def fold_lora(base: dict[str, torch.Tensor], adapters: dict[str, torch.Tensor], 
 def load_for_scoring(directory: Path) -> tuple[RedflagsModel, Any]:
     """(model in eval mode, tokenizer) for scoring; see the module doc. The directory is checked first
     (validation.py): nothing is built from one that does not fit its config."""
+    # Length: over 60 lines: the load's steps (check, read, fold adapters, build on meta, fill, tokenizer)
+    # read best in order, and each failure is turned into one ModelLoadError line where it can happen.
     from redflags.core.bert import BertEncoder, supports
     from redflags.core.tokenizer import ScoringTokenizer
 
