@@ -12,7 +12,7 @@ import logging
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Iterator, Optional, TextIO
+from typing import Callable, Iterable, Iterator, Optional, TextIO
 
 import typer
 from typer.core import TyperGroup
@@ -172,6 +172,17 @@ def _read_inputs(paths: list[str], recursive: bool = False) -> Iterator[tuple[st
                 yield InputError(str(f), f"cannot read ({e.strerror or e})")
 
 
+def _write_pieces(fh: TextIO, pieces: Iterable[str], shape: Callable[[str], str]) -> None:
+    """Write an encoder's pieces in chunks of 4,096 (each passed through `shape`), never as one string."""
+    chunk: list[str] = []
+    for piece in pieces:
+        chunk.append(piece)
+        if len(chunk) >= 4096:
+            fh.write(shape("".join(chunk)))
+            chunk.clear()
+    fh.write(shape("".join(chunk)))
+
+
 def _write_report(fh: TextIO, reports: list, fmt: Format, width: Optional[int], only_flagged: bool = False,
                   min_score: Optional[float] = None) -> None:
     """Write the reports in `fmt` to `fh` piece by piece: the JSON of a 5 MB article is never one string
@@ -181,18 +192,14 @@ def _write_report(fh: TextIO, reports: list, fmt: Format, width: Optional[int], 
         fh.write("[" if reports else "[]")
         for i, r in enumerate(reports):
             fh.write(",\n  " if i else "\n  ")
-            pieces: list[str] = []
-            for piece in enc.iterencode(r.to_dict()):
-                pieces.append(piece)
-                if len(pieces) >= 4096:
-                    # One level deeper inside the list; a JSON string never holds a raw newline.
-                    fh.write("".join(pieces).replace("\n", "\n  "))
-                    pieces.clear()
-            fh.write("".join(pieces).replace("\n", "\n  "))
+            # One level deeper inside the list; a JSON string never holds a raw newline.
+            _write_pieces(fh, enc.iterencode(r.to_dict()), lambda chunk: chunk.replace("\n", "\n  "))
         fh.write("\n]\n" if reports else "\n")
-    elif fmt is Format.jsonl:
+    elif fmt is Format.jsonl:  # exactly json.dumps(report) per line, written piece by piece as above
+        enc = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
         for r in reports:
-            fh.write(json.dumps(r.to_dict(), ensure_ascii=False, allow_nan=False) + "\n")
+            _write_pieces(fh, enc.iterencode(r.to_dict()), lambda chunk: chunk)
+            fh.write("\n")
     elif fmt is Format.html:
         from redflags.scoring.report import render_html
 
