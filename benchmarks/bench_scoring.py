@@ -35,7 +35,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 REPO = Path(__file__).resolve().parents[1]
-SEED = REPO / "seeds" / "000_461dd1c7835a637b.txt"
+SEEDS = REPO / "seeds"
+SEED = SEEDS / "000_461dd1c7835a637b.txt"
 
 
 def news_articles(limit: int | None = None) -> list[str]:
@@ -132,21 +133,26 @@ def child(code: str, env: dict[str, str] | None = None) -> dict[str, Any]:
 _RSS = "import resource; rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024"
 
 
-def cold_start(model: str | None, reps: int) -> dict[str, float]:
-    """Median wall time of a new process: `redflags score SEED` (CLI), and import + load + score (API)."""
-    cli = [str(Path(sys.executable).with_name("redflags")), "score", str(SEED)] + (["--model", model] if model else [])
-    walls = []
+def cold_start(model: str | None, reps: int) -> dict[str, Any]:
+    """Median wall time of new processes, interleaved: `redflags score seeds/` (CLI), import + load + score
+    (API), and `python -c "import torch"` (the floor any PyTorch command pays; the ratio reads on a loaded machine)."""
+    cli = [str(Path(sys.executable).with_name("redflags")), "score", str(SEEDS)] + (["--model", model] if model else [])
+    api = (f"import time; t0 = time.perf_counter(); import redflags; s = redflags.load({model!r}); t1 = time.perf_counter(); "
+           f"s.score(open({str(SEED)!r}).read()); t2 = time.perf_counter(); import json; "
+           "print(json.dumps({'import_load_s': t1 - t0, 'score_s': t2 - t1}))")
+    walls, parts, torch_walls = [], [], []
     for _ in range(reps):
         t0 = time.perf_counter()
         subprocess.run(cli, capture_output=True, check=True)
         walls.append(time.perf_counter() - t0)
-    api = (f"import time; t0 = time.perf_counter(); import redflags; s = redflags.load({model!r}); t1 = time.perf_counter(); "
-           f"s.score(open({str(SEED)!r}).read()); t2 = time.perf_counter(); import json; "
-           "print(json.dumps({'import_load_s': t1 - t0, 'score_s': t2 - t1}))")
-    parts = [child(api) for _ in range(reps)]
-    return {"cli_score_seed_s": statistics.median(walls),
+        parts.append(child(api))
+        torch_walls.append(child("import torch; print('{}')")["wall_s"])
+    return {"cli_score_seeds_s": statistics.median(walls), "cli_walls_s": [round(w, 2) for w in walls],
             "api_import_load_s": statistics.median(p["import_load_s"] for p in parts),
-            "api_score_seed_s": statistics.median(p["score_s"] for p in parts)}
+            "api_score_seed_s": statistics.median(p["score_s"] for p in parts),
+            "api_process_walls_s": [round(p["wall_s"], 2) for p in parts],
+            "python_import_torch_s": statistics.median(torch_walls),
+            "cli / import torch": statistics.median(walls) / statistics.median(torch_walls), "reps": reps}
 
 
 def memory(model: str | None, n_sentences: int, big_mb: float) -> dict[str, Any]:
@@ -187,7 +193,17 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="smaller figures: no 5 MB article (0.5 MB), 2,000 sentences for RSS")
     ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    ap.add_argument("--only", choices=["cold_start"], default=None,
+                    help="run only this part (cold_start: --reps new processes of each kind, e.g. --reps 5)")
     args = ap.parse_args()
+    if args.only == "cold_start":
+        load_before = os.getloadavg()
+        figures = {"cold_start": cold_start(args.model, args.reps), "load_average_before": load_before,
+                   "load_average_after": os.getloadavg()}
+        print(json.dumps(figures, indent=2))
+        if args.json:
+            args.json.write_text(json.dumps(figures, indent=2) + "\n")
+        return
 
     import redflags
     import torch
