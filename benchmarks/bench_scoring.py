@@ -15,8 +15,8 @@ every mode alike; compare the ratios, not absolute figures from different runs. 
   per thread count.
 
 Also: the bf16 parity figures recorded in the model directory, the fraction of this CPU's measured
-matrix-multiply peak that scoring reaches, cold start (a new process: `redflags score` of the seed
-article), and peak RSS (new processes) for 10,000 sentences and for one 5 MB article, whose speed
+matrix-multiply peak that scoring reaches, cold start (new processes: `redflags score seeds/`, and
+`import torch` beside it; `--only cold_start` runs just this), and peak RSS (new processes) for 10,000 sentences and for one 5 MB article, whose speed
 is also compared with the same text split into ordinary articles.
 """
 
