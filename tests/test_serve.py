@@ -349,9 +349,9 @@ def _chromium() -> str:
 
 
 def test_a_headless_browser_pastes_an_article_and_reads_the_report(server: str) -> None:
+    exe = _chromium()  # skips, with the reason, before anything imports playwright
     from playwright.sync_api import sync_playwright
 
-    exe = _chromium()
     text = SEED.read_text(encoding="utf-8")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=exe, args=[
