@@ -88,6 +88,39 @@ def test_unwritable_out_is_a_one_line_error(tiny_model_dir: Path, tmp_path: Path
     assert result.stderr.startswith(f"redflags: error: {blocker / 'r.json'}: cannot write the report")
 
 
+def test_out_writes_through_a_symbolic_link_and_into_a_fifo(tiny_model_dir: Path, tmp_path: Path) -> None:
+    import os
+    import threading
+
+    target = tmp_path / "target.json"
+    target.write_text("old", encoding="utf-8")
+    link = tmp_path / "link.json"
+    link.symlink_to(target.name)
+    assert run("score", str(SEED), "-m", str(tiny_model_dir), "-f", "json", "-o", str(link)).exit_code == 0
+    assert link.is_symlink() and json.loads(target.read_text(encoding="utf-8"))[0]["n_sentences"] == 23
+    # A path that is not a regular file (a pipe here, /dev/stdout for a person) is written into, never replaced.
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[str] = []
+    # daemon: were the pipe replaced by a file, nothing would ever open it for writing
+    reader = threading.Thread(target=lambda: got.append(fifo.read_text(encoding="utf-8")), daemon=True)
+    reader.start()
+    result = run("score", str(SEED), "-m", str(tiny_model_dir), "-f", "jsonl", "-o", str(fifo))
+    reader.join(timeout=120)
+    assert result.exit_code == 0 and json.loads(got[0])["n_sentences"] == 23
+    assert fifo.is_fifo() and sorted(p.name for p in tmp_path.iterdir()) == ["link.json", "pipe", "target.json"]
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (a device whose writes fail: disk full)")
+@pytest.mark.parametrize("fmt", ["table", "json"])
+def test_a_full_disk_on_standard_output_is_a_one_line_error(tiny_model_dir: Path, fmt: str) -> None:
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([sys.executable, "-m", "redflags", "score", str(SEED), "-m", str(tiny_model_dir), "-f", fmt],
+                              stdout=full, stderr=subprocess.PIPE, text=True, timeout=300)
+    assert proc.returncode == 1
+    assert proc.stderr == "redflags: error: standard output: cannot write the report (No space left on device)\n"
+
+
 def test_stdin(tiny_model_dir: Path) -> None:
     result = run("score", "-", "-m", str(tiny_model_dir), "-f", "json", stdin="First one. Second one.")
     assert result.exit_code == 0

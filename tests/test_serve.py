@@ -179,6 +179,9 @@ def test_an_empty_form_gets_the_page_again_with_the_problem(server: str) -> None
     page = body.decode("utf-8")
     assert status == 422 and kind.startswith("text/html")
     assert 'role="alert">text: the text is only white space<' in page and 'value="kept"' in page
+    form = urllib.parse.urlencode({"text": "Hello.", "title": "x" * 1001}).encode()
+    status, _, body = call(server, form, "application/x-www-form-urlencoded")
+    assert status == 422 and 'role="alert">title: String should have at most 1000 characters<' in body.decode()
 
 
 # --- the API --------------------------------------------------------------------------------------
@@ -246,6 +249,14 @@ def test_the_report_schema_describes_every_field_of_a_report(scorer) -> None:
     (b"{nope", "application/json", 400, "the body is not valid JSON"),
     (b"", "application/json", 400, "the body is empty"),
     (b'{"text": "a"}', "text/plain", 415, "the body must be JSON"),
+    # What `requests.post(url, data=json.dumps(...))` sends: no Content-Type at all.
+    (b'{"text": "a"}', "", 415, "the body must be JSON (Content-Type: application/json); the request has no "
+                               "Content-Type"),
+    (b'{"text": ""}', "Application/JSON; charset=utf-8", 422, "text: the text is empty"),  # media types ignore case
+    # JSON escapes can spell a lone surrogate, which no report (UTF-8) can hold.
+    (b'{"text": "ok \\ud800"}', "application/json", 422,
+     "text: not valid Unicode (a lone surrogate U+D800 at character 3)"),
+    (b'{"text": "a", "id": "\\udfff"}', "application/json", 422, "id: Input should be a valid string, unable to parse"),
 ])
 def test_bad_input_to_score_gets_a_4xx_json_error_naming_it(server: str, body: bytes, content_type: str,
                                                             status: int, message: str) -> None:
@@ -288,6 +299,17 @@ def test_unknown_routes_and_methods_are_json_errors(server: str) -> None:
     assert call(server + "v2/score")[0] == 404
     status, _, raw = call(server + "v1/score", method="GET")
     assert status == 405 and json.loads(raw) == {"status": 405, "message": "Method Not Allowed"}
+    try:
+        urllib.request.urlopen(urllib.request.Request(server + "healthz", data=b"", method="POST"), timeout=60)
+    except HTTPError as e:
+        assert e.code == 405 and e.headers.get("Allow") == "GET"  # HTTP requires a 405 to say what is allowed
+    else:
+        pytest.fail("POST /healthz was accepted")
+
+
+def test_a_json_media_type_with_a_suffix_is_json(server: str, scorer) -> None:
+    status, _, raw = call(server + "v1/score", json.dumps({"text": ARTICLES[0]}).encode(), "application/vnd.api+json")
+    assert status == 200 and json.loads(raw) == _roundtrip(scorer.score(ARTICLES[0]))
 
 
 def test_parallel_clients_get_what_sequential_scoring_gives(server: str, scorer) -> None:
@@ -304,7 +326,7 @@ def test_parallel_clients_get_what_sequential_scoring_gives(server: str, scorer)
 
 
 def test_two_workers_serve_the_same_scores(model_dir: Path, scorer) -> None:
-    s = Server(model_dir, "--workers", "2")
+    s = Server(model_dir, "--workers", "2", "--dtype", "Float32")  # --dtype ignores case, as in `score`
     try:
         for text in ARTICLES[:2]:
             status, got = post_json(s.url + "v1/score", {"text": text})

@@ -7,6 +7,7 @@ scored and printed); 2 usage error. Each problem is one line on stderr:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
@@ -274,18 +275,40 @@ def score(
     )
     if out is not None:
         try:
-            with atomic_path(out) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+            with _report_file(out) as fh:
                 _write_report(fh, reports, fmt, width=120, only_flagged=only_flagged, min_score=min_score)
         except OSError as e:
             error(f"{out}: cannot write the report ({e.strerror or e})")
             raise typer.Exit(1) from None
-    elif fmt is Format.table:
-        render_table(reports, make_console(), only_flagged, min_score)
     else:
-        _write_report(sys.stdout, reports, fmt, width=None)
-        sys.stdout.flush()
+        try:
+            if sys.stdout is None:
+                raise OSError("standard output is closed")
+            if fmt is Format.table:
+                render_table(reports, make_console(), only_flagged, min_score)
+            else:
+                _write_report(sys.stdout, reports, fmt, width=None)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            raise  # the reader went away (`| head`): Python's own quiet exit
+        except OSError as e:
+            error(f"standard output: cannot write the report ({e.strerror or e})")
+            raise typer.Exit(1) from None
     if failed:
         raise typer.Exit(1)
+
+
+@contextlib.contextmanager
+def _report_file(out: Path) -> Iterator[TextIO]:
+    """The open report file: written beside and renamed into place, through a symbolic link to its target,
+    and straight into a device or pipe (`-o /dev/stdout`), which a rename would replace."""
+    target = out.resolve() if out.is_symlink() else out
+    if target.exists() and not target.is_file():
+        with open(target, "w", encoding="utf-8") as fh:
+            yield fh
+        return
+    with atomic_path(target) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        yield fh
 
 
 def _version_callback(value: bool) -> None:

@@ -38,7 +38,7 @@ def serve_command(
 
     try:
         limits = Limits(max_body_bytes=max_body_bytes, max_articles=max_articles, batch_size=batch_size)
-        run(model, dtype=dtype, host=host, port=port, workers=workers, threads=threads, limits=limits,
+        run(model, dtype=dtype.lower(), host=host, port=port, workers=workers, threads=threads, limits=limits,
             announce=lambda line: typer.echo(line, err=True))
     except (ModelLoadError, ValueError, OSError) as e:
         fail(str(e))

@@ -117,8 +117,11 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         kind = request.headers.get("content-type", "")
-        if kind and "json" not in kind.split(";")[0]:
-            return json_error(415, f"the body must be JSON (Content-Type: application/json), got {kind!r}")
+        media = kind.split(";")[0].strip().lower()
+        # FastAPI reads a body as JSON only for these media types; any other body reached us unread.
+        if media != "application/json" and not (media.startswith("application/") and media.endswith("+json")):
+            got = f"got {kind!r}" if kind else "the request has no Content-Type"
+            return json_error(415, f"the body must be JSON (Content-Type: application/json); {got}")
         status, message = validation_message(list(exc.errors()))
         return json_error(status, message)
 
@@ -128,7 +131,9 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        return json_error(exc.status_code, str(exc.detail))
+        response = json_error(exc.status_code, str(exc.detail))
+        response.headers.update(exc.headers or {})  # a 405 must say what is allowed (Allow)
+        return response
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> Response:

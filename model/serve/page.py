@@ -107,7 +107,9 @@ def checked_article(text: str, title: str) -> ArticleIn:
     try:
         return ArticleIn(text=text, id=title or None)
     except ValidationError as e:
-        raise ServeError(422, validation_message(list(e.errors()))[1]) from None
+        message = validation_message(list(e.errors()))[1]
+        # The form calls the article's id its title.
+        raise ServeError(422, "title:" + message[len("id:"):] if message.startswith("id:") else message) from None
 
 
 def report_page(report: "ArticleReport") -> HTMLResponse:

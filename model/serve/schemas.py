@@ -30,7 +30,17 @@ class ArticleIn(BaseModel):
     def _not_blank(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("the text is empty" if not value else "the text is only white space")
-        return value
+        return _unicode(value)  # (pydantic itself refuses a lone surrogate in `id`, whose length it checks)
+
+
+def _unicode(value: str) -> str:
+    """The value, or a ValueError naming a lone surrogate (JSON's "\\ud800" escapes decode to one), which
+    no report could be written with."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise ValueError(f"not valid Unicode (a lone surrogate U+{ord(value[e.start]):04X} at character {e.start})") from None
+    return value
 
 
 class ManyIn(BaseModel):
