@@ -11,6 +11,7 @@ import json
 import os
 import socket
 import sys
+import threading
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Optional
@@ -61,6 +62,19 @@ def worker_app() -> "FastAPI":
     return create_app(scorer, Limits(**settings["limits"]))
 
 
+def _exit_if_scoring() -> None:
+    """Leave now if a request's model pass still runs in a worker thread after uvicorn stopped.
+
+    uvicorn's graceful shutdown gives up on a request after 10 s, but the thread scoring it runs on,
+    and Python waits for it at exit: Ctrl+C during a long article took 45 s. Nothing is left to write
+    (the request's answer can no longer be sent), so exit without waiting."""
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.current_thread()):
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:
+                stream.flush()
+        os._exit(0)
+
+
 def run(model: Optional[Path] = None, dtype: str = "float32", host: str = "127.0.0.1", port: int = 8000,
         workers: int = 1, threads: Optional[int] = None, limits: Optional[Limits] = None,
         announce: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True)) -> None:
@@ -92,6 +106,7 @@ def run(model: Optional[Path] = None, dtype: str = "float32", host: str = "127.0
             uvicorn.Server(config).run(sockets=[sock])
         except KeyboardInterrupt:  # uvicorn stops cleanly on Ctrl+C, then raises it again for the caller
             pass
+        _exit_if_scoring()
         return
     from uvicorn.supervisors import Multiprocess
 
