@@ -85,7 +85,8 @@ def test_unwritable_out_is_a_one_line_error(tiny_model_dir: Path, tmp_path: Path
     blocker.write_text("x")
     result = run("score", str(SEED), "-m", str(tiny_model_dir), "--out", str(blocker / "r.json"))
     assert result.exit_code == 1
-    assert result.stderr.startswith(f"redflags: error: {blocker / 'r.json'}: cannot write the report")
+    assert result.stderr == (f"redflags: error: {blocker / 'r.json'}: cannot write the report "
+                             f"({blocker} is not a directory)\n")
 
 
 def test_out_writes_through_a_symbolic_link_and_into_a_fifo(tiny_model_dir: Path, tmp_path: Path) -> None:
@@ -126,6 +127,9 @@ def test_stdin(tiny_model_dir: Path) -> None:
     assert result.exit_code == 0
     report = json.loads(result.stdout)[0]
     assert report["source"] == "<stdin>" and report["n_sentences"] == 2
+    twice = run("score", "-", "-", "-m", str(tiny_model_dir), "-f", "json", stdin="First one. Second one.")
+    assert twice.exit_code == 1 and len(json.loads(twice.stdout)) == 1
+    assert twice.stderr == "redflags: error: <stdin>: standard input is named more than once; it can be read only once\n"
 
 
 def test_bad_inputs_are_one_line_errors_and_the_rest_is_scored(tiny_model_dir: Path, inputs: Path, tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ scored and printed); 2 usage error. Each problem is one line on stderr:
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import sys
@@ -136,8 +137,13 @@ def _folder_files(path: Path, recursive: bool) -> tuple[list[Path], list[str]]:
 def _read_inputs(paths: list[str], recursive: bool = False) -> Iterator[tuple[str, str] | InputError]:
     """(name, text) for every article the paths name, or an InputError for each one that fails; a
     note on stderr names the subfolders a folder's .txt files were not read from (without `recursive`)."""
+    stdin_read = False
     for raw in paths:
         if raw == STDIN:
+            if stdin_read:
+                yield InputError("<stdin>", "standard input is named more than once; it can be read only once")
+                continue
+            stdin_read = True
             if sys.stdin is None or sys.stdin.closed:
                 yield InputError("<stdin>", "standard input is closed; give file paths instead of -")
                 continue
@@ -303,6 +309,9 @@ def _report_file(out: Path) -> Iterator[TextIO]:
     """The open report file: written beside and renamed into place, through a symbolic link to its target,
     and straight into a device or pipe (`-o /dev/stdout`), which a rename would replace."""
     target = out.resolve() if out.is_symlink() else out
+    existing = next((p for p in target.parents if p.exists()), None)
+    if existing is not None and not existing.is_dir():  # mkdir would say "File exists"
+        raise NotADirectoryError(errno.ENOTDIR, f"{existing} is not a directory")
     if target.exists() and not target.is_file():
         with open(target, "w", encoding="utf-8") as fh:
             yield fh
