@@ -32,7 +32,7 @@ def main() -> None:
     a, b = redflags.load(args.a), redflags.load(args.b)
 
     def line(name: str, scorer: redflags.Scorer) -> str:
-        probs, _ = scorer._proba(texts, 64)
+        probs = scorer.predict_proba(texts, batch_size=64)
         scores = []
         for j, m in enumerate(MARKERS):
             known = [i for i, row in enumerate(rows) if row["labels"].get(m) is not None]
