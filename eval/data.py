@@ -37,8 +37,9 @@ log = logging.getLogger(__name__)
 SPLIT_NAMES = ("train", "dev", "test", "all")
 NEWS = "news_annotations"
 # The halves of the sample (articles.jsonl `sample`), and the annotation rounds (`round`: round1 is the
-# set v4 was compared on, kept as it was; round2 added articles for v5, its test articles drawn at random).
-NEWS_SAMPLES = ("random", "enriched", "hard", "round1", "round2")
+# set v4 was compared on, kept as it was; round2 added articles for v5, its test articles drawn at random;
+# round3, all "rest", is every train article of the pool the first two rounds left).
+NEWS_SAMPLES = ("random", "enriched", "hard", "rest", "round1", "round2", "round3")
 
 
 def display_path(path: Path | str) -> str:

@@ -117,26 +117,26 @@ def write_round2(tasks_dir: Path, data_dir: Path | str | None = None) -> list[Ar
     return chosen
 
 
-def round2_articles(data_dir: Path | str | None = None, keys: set[str] | None = None) -> list[Article]:
-    """The round-2 articles listed in articles.jsonl (only `keys` when given), re-cut by the segmenter."""
+def round_articles(round_no: int, data_dir: Path | str | None = None, keys: set[str] | None = None) -> list[Article]:
+    """One round's articles listed in articles.jsonl (only `keys` when given), re-cut by the segmenter."""
     import json
 
     out = []
     for line in ROUND1_ARTICLES.read_text(encoding="utf-8").splitlines():
         r = json.loads(line) if line.strip() else None
-        if not r or r.get("round") != 2 or (keys is not None and f"{r['corpus']}/{r['doc_id']}" not in keys):
+        if not r or r.get("round", 1) != round_no or (keys is not None and f"{r['corpus']}/{r['doc_id']}" not in keys):
             continue
         sents = tuple(segment(article_text(r["corpus"], r["doc_id"], data_dir)))
         out.append(Article(r["corpus"], r["doc_id"], r["split"], r["sample"], sents))
     return out
 
 
-def check_answer_file(path: Path, annotation_pass: str = "a") -> int:
+def check_answer_file(path: Path, annotation_pass: str = "a", round_no: int = 2) -> int:
     """Validate an annotator's answer file against its articles; returns the number of sentences it labels."""
     from redflags.training.news_annotations import import_answers, read_answers
 
     keys = {answer["doc"] for _, answer in read_answers(path)}
-    return len(import_answers([path], round2_articles(keys=keys), annotation_pass))
+    return len(import_answers([path], round_articles(round_no, keys=keys), annotation_pass))
 
 
 if __name__ == "__main__":  # annotators check their answers: python -m redflags.training.annotation_round2 FILE

@@ -74,7 +74,7 @@ class Article:
     corpus: str
     doc_id: str
     split: str
-    sample: str  # "random" or "enriched"
+    sample: str  # "random", "enriched" (round 1), "hard" (round 2) or "rest" (round 3)
     sentences: tuple[Sentence, ...]
 
     @property
@@ -333,7 +333,7 @@ def annotation_report(rows: Sequence[dict[str, Any]]) -> str:
         groups[(r["split"], "all")].append(r)
         groups[("all", "all")].append(r)
     for split in ("train", "dev", "test", "all"):
-        for sample in ("random", "enriched", "hard", "all"):
+        for sample in ("random", "enriched", "hard", "rest", "all"):
             g = groups.get((split, sample))
             if not g or (split == "all" and sample != "all"):
                 continue
