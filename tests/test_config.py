@@ -55,6 +55,9 @@ def test_defaults_and_types() -> None:
         ({"data": {"corpora": {"fake_corpus": {"weight": -1}}}}, "data.corpora.fake_corpus.weight must be >= 0"),
         ({"data": {"corpora": {"fake_corpus": None}, "split": {"train": 0.9}}}, "sum to 1"),
         ({"model": {"lora": {"target_modules": "query"}}}, "model.lora.target_modules must be a list"),
+        ({"data": {"corpora": {"fake_corpus": {"rounds": [1]}}}}, "only news_annotations has annotation rounds"),
+        ({"data": {"corpora": {"news_annotations": {"rounds": []}}}}, "rounds must list round numbers >= 1"),
+        ({"data": {"corpora": {"news_annotations": {"rounds": [0, 2]}}}}, "rounds must list round numbers >= 1"),
     ],
 )
 def test_bad_values_name_the_key(patch: dict, message: str) -> None:

@@ -174,6 +174,37 @@ def test_replaced_documents_and_fixed_splits(monkeypatch: pytest.MonkeyPatch, tm
     assert stats.replaced == Counter({"src": 3})
 
 
+def test_rounds_pick_the_articles_of_a_round_and_a_left_out_round_keeps_its_source_copy(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    source = [Record(f"Plain sentence {i} of {d}.", "src", d, labels(hedging=0)) for d in ("art-1", "art-2") for i in range(2)]
+    news = [Record(f"Plain sentence {i} of {d}, re-cut.", "news_annotations", f"src/{d}", labels(hedging=1), split="train")
+            for d in ("art-1", "art-2") for i in range(2)]
+    articles = tmp_path / "articles.jsonl"
+    articles.write_text('{"corpus": "src", "doc_id": "art-1"}\n{"corpus": "src", "doc_id": "art-2", "round": 2}\n')
+    monkeypatch.setattr(loader, "ARTICLES", articles)
+    data_dir = tmp_path / "data"
+    for name, recs, replaces in (("src", source, ()), ("news_annotations", news, ("src",))):
+        (data_dir / name).mkdir(parents=True)
+        monkeypatch.setitem(CORPORA, name, CorpusInfo(name, (H,), "gold", "l", (), lambda f, s, _r=recs: iter(_r),
+                                                      replaces=replaces))
+
+    def docs(rounds: list[int] | None) -> set[tuple[str, str]]:
+        cfg = DataConfig(data_dir=str(data_dir), corpora={"src": CorpusSpec(), "news_annotations": CorpusSpec(rounds=rounds)},
+                         cache_dir=str(tmp_path / "cache"))
+        return {(r["corpus"], r["doc_id"]) for split in ds_mod.build_rows(cfg, data_dir, ds_mod.BuildStats()).values()
+                for r in split}
+
+    assert docs(None) == {("news_annotations", "src/art-1"), ("news_annotations", "src/art-2")}
+    assert docs([1]) == {("news_annotations", "src/art-1"), ("src", "art-2")}  # round 2 left out: PolNeAR-like copy
+    assert docs([1, 2]) == docs(None)
+    articles.write_text('{"corpus": "src", "doc_id": "art-1"}\n')
+    with pytest.raises(CorpusError, match="1 annotated articles are not listed, e.g. src/art-2"):
+        docs([1])
+    articles.write_text('{"corpus": "src", "doc_id": "art-1"}\n{"corpus": "src", "doc_id": "art-2", "round": "two"}\n')
+    with pytest.raises(CorpusError, match=r"articles.jsonl:2: expected an object with corpus, doc_id and an integer round"):
+        docs([1])
+
+
 @pytest.mark.data
 def test_committed_annotations_load_against_the_corpora(shared_data: Path) -> None:
     rows = loader.read_annotations()
@@ -185,6 +216,7 @@ def test_committed_annotations_load_against_the_corpora(shared_data: Path) -> No
     recs = list(load_corpus("news_annotations", shared_data))
     assert len(recs) == passes["a"]
     assert {r.split for r in recs} == {"train", "dev", "test"}
+    assert set(loader.article_rounds()) >= {r.doc_id for r in recs}  # every annotated article has its round
     for m in MARKERS:  # every marker has positives and evidence in every split
         for split in ("train", "dev", "test"):
             pos = [r for r in recs if r.split == split and r.labels[m] == 1]

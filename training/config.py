@@ -74,8 +74,17 @@ class CorpusSpec:
     markers: list[str] | None = None
     # Apply the codebook relabels of this corpus's conflicting sentences (training/relabel.py).
     relabel: bool = False
+    # news_annotations only: the annotation rounds to learn from (articles.jsonl `round`); None: every
+    # round. Pins a model's news data, so a later round changes no earlier model's training set.
+    rounds: list[Int] | None = None
 
     def check(self, key: str) -> None:
+        if self.rounds is not None:
+            if not key.endswith(".news_annotations"):
+                raise ConfigError(f"{key}.rounds: only news_annotations has annotation rounds")
+            if not self.rounds or any(r < 1 for r in self.rounds):
+                raise ConfigError(f"{key}.rounds must list round numbers >= 1 (or be left out for every round), "
+                                  f"got {self.rounds}")
         if self.markers is not None:
             unknown = [m for m in self.markers if m not in MARKERS]
             if unknown or not self.markers:

@@ -42,6 +42,7 @@ from redflags.markers import MARKERS
 from redflags.training import spans as spans_mod
 from redflags.training.config import CorpusSpec, DataConfig, SplitConfig
 from redflags.training.corpora import CORPORA, default_data_dir, load_corpus
+from redflags.training.corpora.news_annotations import in_rounds
 from redflags.training.records import Record
 from redflags.training.relabel import apply_relabels, read_relabels
 from redflags.training.relabel import fingerprint as relabel_fingerprint
@@ -238,6 +239,9 @@ def _data_key(cfg: DataConfig, data_dir: Path) -> str:
            if any(s.relabel for s in cfg.corpora.values()) else {}),
         "seed": cfg.seed,
         "split": [cfg.split.train, cfg.split.dev, cfg.split.test],
+        # (only when some corpus picks its rounds, so the keys of existing caches stay valid)
+        **({"rounds": {n: sorted(s.rounds) for n, s in sorted(cfg.corpora.items()) if s.rounds is not None}}
+           if any(s.rounds is not None for s in cfg.corpora.values()) else {}),
     }
     prints = {n: CORPORA[n].fingerprint() for n in sorted(cfg.corpora) if n in CORPORA and CORPORA[n].fingerprint}
     if prints:  # (only when present, so the keys of existing caches stay valid)
@@ -252,6 +256,8 @@ def build_rows(cfg: DataConfig, data_dir: Path, stats: BuildStats) -> dict[str, 
         spec = cfg.corpora[name]
         recs = list(load_corpus(name, data_dir))
         stats.available[name] = len(recs)
+        if spec.rounds is not None:  # before drop_replaced: a round left out keeps its source corpus's copy
+            recs = in_rounds(recs, spec.rounds)
         if spec.relabel:
             recs, changed = apply_relabels(recs, read_relabels())
             log.info("%s: %d labels changed by the codebook relabels", name, changed)

@@ -89,14 +89,16 @@ def cue_score(sentences: Sequence[Sentence]) -> float:
     return (5 * rare + common) / len(sentences)
 
 
-def article_pool(data_dir: Path | str | None = None, exclude: set[str] = frozenset()) -> dict[str, list[Article]]:
-    """Per split, the articles an annotator can read in one go (MIN..MAX_SENTENCES), keys in `exclude` left out."""
+def article_pool(data_dir: Path | str | None = None, exclude: set[str] = frozenset(),
+                 sizes: tuple[int, int] = (MIN_SENTENCES, MAX_SENTENCES)) -> dict[str, list[Article]]:
+    """Per split, the articles of `sizes` sentences (by default those an annotator reads in one go),
+    keys in `exclude` left out."""
     pool: dict[str, list[Article]] = defaultdict(list)
     for corpus, doc_id in list_articles(data_dir):
         if f"{corpus}/{doc_id}" in exclude:
             continue
         sents = tuple(segment(article_text(corpus, doc_id, data_dir)))
-        if MIN_SENTENCES <= len(sents) <= MAX_SENTENCES:
+        if sizes[0] <= len(sents) <= sizes[1]:
             split = split_of(corpus, doc_id, SOURCE_SEED, SOURCE_SPLIT)
             pool[split].append(Article(corpus, doc_id, split, "", sents))
     return pool

@@ -29,6 +29,7 @@ from redflags.training.records import Record, Span
 NAME = "news_annotations"
 # gzip-compressed: 15,000 sentences of offsets and labels are 6.9 MB as text, too big for the repository
 ANNOTATIONS = Path(__file__).resolve().parents[1] / "annotations" / "news.jsonl.gz"
+ARTICLES = ANNOTATIONS.parent / "articles.jsonl"  # the annotated articles: split, sample, round
 _KEYS = {"corpus", "doc_id", "split", "sample", "pass", "sentence", "start", "end", "sha", "labels", "evidence", "borderline"}
 
 
@@ -40,6 +41,27 @@ def sentence_hash(text: str) -> str:
 def _fingerprint() -> str:
     path = ANNOTATIONS
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.is_file() else "missing"
+
+
+def article_rounds(path: Path | None = None) -> dict[str, int]:
+    """The annotation round of every listed article ("<corpus>/<doc_id>" -> round; 1 when unmarked)."""
+    path = path if path is not None else ARTICLES
+    out: dict[str, int] = {}
+    for where, row in json_lines(path):
+        n = row.get("round", 1) if isinstance(row, dict) else None
+        if not isinstance(row, dict) or not {"corpus", "doc_id"} <= set(row) or not isinstance(n, int):
+            raise CorpusError(f"{where}: expected an object with corpus, doc_id and an integer round")
+        out[f"{row['corpus']}/{row['doc_id']}"] = n
+    return out
+
+
+def in_rounds(records: list[Record], rounds: list[int], path: Path | None = None) -> list[Record]:
+    """The records of articles annotated in `rounds`; an article missing from the list is an error."""
+    round_of = article_rounds(path)
+    unlisted = sorted({r.doc_id for r in records} - set(round_of))
+    if unlisted:
+        raise CorpusError(f"{path or ARTICLES}: {len(unlisted)} annotated articles are not listed, e.g. {unlisted[0]}")
+    return [r for r in records if round_of[r.doc_id] in rounds]
 
 
 def read_annotations(path: Path | None = None) -> list[dict[str, Any]]:
