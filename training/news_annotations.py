@@ -26,7 +26,7 @@ from redflags.markers import MARKERS
 from redflags.scoring.segment import Sentence, segment
 from redflags.training.config import SplitConfig
 from redflags.training.corpora._text import json_lines
-from redflags.training.corpora.news_annotations import ANNOTATIONS, sentence_hash
+from redflags.training.corpora.news_annotations import ANNOTATIONS, article_rounds, sentence_hash
 from redflags.training.corpora.news_articles import article_text, list_articles
 from redflags.training.dataset import split_of
 from redflags.training.metrics import overlap_prf
@@ -342,6 +342,16 @@ def annotation_report(rows: Sequence[dict[str, Any]]) -> str:
             arts = len({(r["corpus"], r["doc_id"]) for r in g})
             pos = [f"{sum(r['labels'][m] for r in g)} ({sum(r['labels'][m] for r in g) / len(g):.0%})" for m in MARKERS]
             lines.append(f"| {split} | {sample} | {arts} | {len(g)} | " + " | ".join(pos) + f" | {sum(bool(r['borderline']) for r in g)} |")
+    round_of = article_rounds()
+    by_round: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for r in final:
+        by_round[round_of.get(f"{r['corpus']}/{r['doc_id']}", 0)].append(r)
+    lines += ["", "## By annotation round (articles.jsonl `round`; a training config picks its rounds)", "",
+              "| round | splits | articles | sentences | " + " | ".join(MARKERS) + " |", "|---|---|---|---|" + "---|" * len(MARKERS)]
+    for n, g in sorted(by_round.items()):
+        pos = [f"{sum(r['labels'][m] for r in g) / len(g):.0%}" for m in MARKERS]
+        lines.append(f"| {n or 'unlisted'} | {', '.join(sorted({r['split'] for r in g}))} | "
+                     f"{len({(r['corpus'], r['doc_id']) for r in g})} | {len(g)} | " + " | ".join(pos) + " |")
     if second:
         ag = agreement(first, second)
         n_docs = len({(r["corpus"], r["doc_id"]) for r in second})
