@@ -55,8 +55,7 @@ def display_path(path: Path | str) -> str:
 
 def sampled_articles(sample: str) -> set[str]:
     """doc_ids ("<corpus>/<id>") of the news articles drawn in one half of the sample (articles.jsonl)."""
-    path = Path(news_annotations.__file__).resolve().parents[1] / "annotations" / "articles.jsonl"
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [json.loads(line) for line in news_annotations.ARTICLES.read_text(encoding="utf-8").splitlines() if line.strip()]
     if sample.startswith("round"):
         return {f"{r['corpus']}/{r['doc_id']}" for r in rows if f"round{r.get('round', 1)}" == sample}
     return {f"{r['corpus']}/{r['doc_id']}" for r in rows if r["sample"] == sample}

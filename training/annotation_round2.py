@@ -23,6 +23,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from redflags.scoring.segment import segment
+from redflags.training.corpora.news_annotations import ARTICLES
 from redflags.training.corpora.news_articles import article_text
 from redflags.training.news_annotations import (
     Article,
@@ -81,7 +82,6 @@ def _hardness_of(a: Article, score: Callable[[list[str]], np.ndarray], threshold
     return hardness(a, score(texts), thresholds, sum(count_patterns(t) for t in texts))
 
 
-ROUND1_ARTICLES = Path(__file__).resolve().parent / "annotations" / "articles.jsonl"
 BATCH = 30  # articles per annotator task file
 
 
@@ -99,7 +99,7 @@ def write_round2(tasks_dir: Path, data_dir: Path | str | None = None) -> list[Ar
     from redflags.training.audit import count_matches, load_patterns
     from redflags.training.news_annotations import write_tasks
 
-    rows = [json.loads(line) for line in ROUND1_ARTICLES.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [json.loads(line) for line in ARTICLES.read_text(encoding="utf-8").splitlines() if line.strip()]
     taken = {f"{r['corpus']}/{r['doc_id']}" for r in rows}
     scorer = load(dtype="float32")
     thresholds = [scorer.thresholds[m] for m in scorer.markers]
@@ -113,7 +113,7 @@ def write_round2(tasks_dir: Path, data_dir: Path | str | None = None) -> list[Ar
     new = [{"corpus": a.corpus, "doc_id": a.doc_id, "split": a.split, "sample": a.sample,
             "sentences": len(a.sentences), "round": 2} for a in chosen]
     rows = [dict(r, round=r.get("round", 1)) for r in rows]
-    write_text(ROUND1_ARTICLES, "".join(json.dumps(r) + "\n" for r in rows + new))
+    write_text(ARTICLES, "".join(json.dumps(r) + "\n" for r in rows + new))
     return chosen
 
 
@@ -122,7 +122,7 @@ def round_articles(round_no: int, data_dir: Path | str | None = None, keys: set[
     import json
 
     out = []
-    for line in ROUND1_ARTICLES.read_text(encoding="utf-8").splitlines():
+    for line in ARTICLES.read_text(encoding="utf-8").splitlines():
         r = json.loads(line) if line.strip() else None
         if not r or r.get("round", 1) != round_no or (keys is not None and f"{r['corpus']}/{r['doc_id']}" not in keys):
             continue

@@ -18,7 +18,7 @@ import json
 import random
 from pathlib import Path
 
-from redflags.training.annotation_round2 import ROUND1_ARTICLES
+from redflags.training.corpora.news_annotations import ARTICLES
 from redflags.training.news_annotations import MAX_SENTENCES, MIN_SENTENCES, Article, article_pool, write_tasks
 
 # Per round: the article sizes (sentences) it takes, and the articles per annotator task file (a
@@ -30,7 +30,7 @@ SEEDS = {3: 2028, 4: 2029}
 
 def rest_of_pool(sizes: tuple[int, int], data_dir: Path | str | None = None) -> list[Article]:
     """Every train article of `sizes` sentences that no earlier round took, in key order."""
-    rows = [json.loads(line) for line in ROUND1_ARTICLES.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [json.loads(line) for line in ARTICLES.read_text(encoding="utf-8").splitlines() if line.strip()]
     taken = {f"{r['corpus']}/{r['doc_id']}" for r in rows}
     pool = article_pool(data_dir, exclude=taken, sizes=sizes)
     return [Article(a.corpus, a.doc_id, "train", "rest", a.sentences) for a in sorted(pool["train"], key=lambda a: a.key)]
@@ -53,8 +53,8 @@ def write_round(round_no: int, tasks_dir: Path, data_dir: Path | str | None = No
         write_tasks(order[i:i + batch], tasks_dir / f"batch{i // batch + 1:02d}.txt")
     double = rng.sample(chosen, round(len(chosen) * DOUBLE))
     write_tasks(double, tasks_dir / "double.txt")
-    rows = [json.loads(line) for line in ROUND1_ARTICLES.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [json.loads(line) for line in ARTICLES.read_text(encoding="utf-8").splitlines() if line.strip()]
     new = [{"corpus": a.corpus, "doc_id": a.doc_id, "split": a.split, "sample": a.sample,
             "sentences": len(a.sentences), "round": round_no, "double": a in double} for a in chosen]
-    write_text(ROUND1_ARTICLES, "".join(json.dumps(r) + "\n" for r in rows + new))
+    write_text(ARTICLES, "".join(json.dumps(r) + "\n" for r in rows + new))
     return chosen
